@@ -1,0 +1,1 @@
+"""The group analytics warehouse application: configuration, pipeline steps and the ``gw`` command."""

@@ -1,0 +1,228 @@
+"""The ``gw`` command: the warehouse's public command line.
+
+Every command calls the same functions as the Airflow tasks (``gw.pipeline``), so a run from the
+terminal and a scheduled run do the same work.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gw.config import warehouse_paths
+
+app = typer.Typer(
+    name="gw",
+    help="Group analytics warehouse: land PostHog capture files, build, audit and publish marts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Warehouse home (default: $WAREHOUSE_HOME, else ./warehouse)."),
+]
+
+
+def _fail(message: str, hint: str | None = None) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    if hint:
+        console.print(f"[yellow]next:[/] {hint}")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def generate(
+    directory: Annotated[Path, typer.Argument(help="Folder to write capture files into (an inbox).")],
+    events: Annotated[int, typer.Option(help="Approximate number of good events.")] = 20_000,
+    groups: Annotated[int, typer.Option(help="Companies per project.")] = 40,
+    persons: Annotated[int, typer.Option(help="Persons per project.")] = 300,
+    days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-10-01",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same bytes.")] = 42,
+    bad_files: Annotated[bool, typer.Option(help="Also write bad files and bad events.")] = True,
+) -> None:
+    """Write a seeded synthetic B2B SaaS sample as capture files (batch bodies, NDJSON exports…)."""
+    from rich.progress import Progress
+
+    from gw.generator import GeneratorSettings
+    from gw.generator import generate as generate_sample
+
+    settings = GeneratorSettings(
+        events=events,
+        groups=groups,
+        persons=persons,
+        days=days,
+        start=date.fromisoformat(start),
+        seed=seed,
+        bad_files=bad_files,
+    )
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task("generating events", total=events)
+        sample = generate_sample(
+            directory,
+            settings,
+            progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    console.print(
+        f"wrote {len(sample.files)} files with {len(sample.events):,} good events to {directory} "
+        f"(days {settings.start} … {sample.end_date()})"
+    )
+
+
+@app.command()
+def land(
+    home: HomeOption = None,
+    inbox: Annotated[Path | None, typer.Option(help="Inbox to land from (default: <home>/inbox).")] = None,
+) -> None:
+    """Land new inbox files into the lake exactly once; bad events go to quarantine with a reason."""
+    from gw.pipeline import land as land_step
+
+    paths = warehouse_paths(home)
+    try:
+        report = land_step(paths, inbox=inbox)
+    except FileNotFoundError as exc:
+        _fail(str(exc), "run `gw demo` once, or write projects.yml as the README shows")
+    console.print(report.summary())
+
+
+@app.command()
+def build(
+    home: HomeOption = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
+    run_date: Annotated[
+        str | None, typer.Option(help="Logical date (YYYY-MM-DD); default today (UTC).")
+    ] = None,
+) -> None:
+    """dbt build → GX audit → publish. Publishes only when the audit passes."""
+    from expectations import AuditFailed
+    from gw.dbt import DbtError
+    from gw.pipeline import audit, publish
+    from gw.pipeline import build as build_step
+
+    paths = warehouse_paths(home)
+    chosen = date.fromisoformat(run_date) if run_date else None
+    try:
+        with console.status("dbt build…"):
+            result = build_step(paths, run_date=chosen, full_refresh=full_refresh)
+        console.print(f"dbt build: {result.counts()}")
+        with console.status("auditing…"):
+            report = audit(paths)
+        console.print(report.describe())
+        published = publish(paths)
+    except DbtError as exc:
+        _fail(str(exc), "fix the model or data named above, then run `gw build` again")
+    except AuditFailed as exc:
+        _fail(str(exc), "nothing was published; the previous publish is still in place")
+    except RuntimeError as exc:
+        _fail(str(exc))
+    console.print(f"published {len(published.tables)} marts to {published.path}")
+
+
+@app.command()
+def status(home: HomeOption = None) -> None:
+    """What has been landed, built, audited and published."""
+    from gw.pipeline import read_state
+
+    paths = warehouse_paths(home)
+    table = Table(title=f"warehouse {paths.home}")
+    table.add_column("step")
+    table.add_column("when (UTC)")
+    table.add_column("result")
+    for step in ("landing", "build", "audit", "publish"):
+        state = read_state(paths, step)
+        if state is None:
+            table.add_row(step, "never", "")
+            continue
+        detail = {k: v for k, v in state.items() if k not in {"step", "at"}}
+        table.add_row(step, str(state["at"]), _short(detail))
+    console.print(table)
+
+
+def _short(detail: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in detail.items())
+
+
+@app.command()
+def demo(
+    home: HomeOption = None,
+    events: Annotated[int, typer.Option(help="Approximate number of good events to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the sample.")] = 42,
+) -> None:
+    """The main job end to end: sample → Airflow DAG (land, dbt, audit, publish) → summary."""
+    from gw.airflow_local import run_dag
+    from gw.dbt import ensure_manifest
+    from gw.generator import GeneratorSettings
+    from gw.generator import generate as generate_sample
+    from gw.pipeline import summarize
+
+    started = time.monotonic()
+    paths = warehouse_paths(home).ensure()
+    if paths.write_demo_projects():
+        console.print(f"wrote {paths.projects_file}")
+    settings = GeneratorSettings(events=events, seed=seed)
+    with console.status("generating a sample into the inbox…"):
+        sample = generate_sample(paths.inbox, settings)
+    console.print(f"generated {len(sample.files)} capture files ({len(sample.events):,} good events)")
+    with console.status("parsing the dbt project…"):
+        ensure_manifest(paths)
+    logical_date = sample.end_date()
+    with console.status("running the Airflow DAG gw_pipeline (land → dbt → audit → publish)…"):
+        outcome = run_dag(paths, "gw_pipeline", logical_date)
+    if not outcome.succeeded:
+        _fail(f"the DAG run failed; its log: {outcome.log_path}", "read the log's first error")
+    console.print(f"Airflow run of gw_pipeline for {logical_date} succeeded (log: {outcome.log_path})")
+    print_summary(summarize(paths))
+    console.print(f"[green]demo finished in {time.monotonic() - started:.0f} s[/]")
+
+
+def print_summary(summary: object) -> None:
+    """Print the demo's summary: daily active groups per type, top groups, how to open the file."""
+    from gw.pipeline import Summary
+
+    assert isinstance(summary, Summary)
+    by_project: dict[int, dict[date, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    types_by_project: dict[int, list[str]] = defaultdict(list)
+    for (project_id, group_type, day), active in sorted(summary.daily_active_groups.items()):
+        by_project[project_id][day][group_type] = active
+        if group_type not in types_by_project[project_id]:
+            types_by_project[project_id].append(group_type)
+    for project_id, days in by_project.items():
+        table = Table(title=f"project {project_id}: active groups per day (project time zone)")
+        table.add_column("day")
+        for group_type in types_by_project[project_id]:
+            table.add_column(group_type, justify="right")
+        for day, counts in sorted(days.items()):
+            table.add_row(day.isoformat(), *(str(counts.get(t, 0)) for t in types_by_project[project_id]))
+        console.print(table)
+    top = Table(title="top groups by events")
+    for column in ("project", "type", "key", "name", "events"):
+        top.add_column(column)
+    for project_id, group_type, key, name, count in summary.top_groups:
+        top.add_row(str(project_id), group_type, key, name, f"{count:,}")
+    console.print(top)
+    console.print(f"published marts: {', '.join(summary.tables)}")
+    console.print(f"published file: [bold]{summary.published_db}[/]")
+    console.print(
+        f"open it: duckdb -readonly {summary.published_db}  → select * from marts.dim_groups limit 10;\n"
+        f"     or: python -c \"import duckdb; print(duckdb.connect('{summary.published_db}', "
+        "read_only=True).sql('from marts.fct_daily_active_groups limit 10'))\""
+    )
+
+
+def main() -> None:
+    """Entry point for ``python -m gw``."""
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

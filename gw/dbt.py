@@ -1,0 +1,137 @@
+"""Running dbt: one place that knows the project path, the profile and the environment.
+
+dbt runs as a subprocess of the venv's own ``dbt`` executable, so a crash or a kill of a build
+never takes the caller down with it and every invocation starts from clean global state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gw.config import REPO_ROOT, WarehousePaths
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+PROFILE_NAME = "group_warehouse"
+
+
+class DbtError(RuntimeError):
+    """A dbt command failed; the message carries the tail of dbt's output."""
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What a dbt command did: its arguments, exit code, output and per-node results."""
+
+    args: list[str]
+    returncode: int
+    output: str
+    node_results: list[dict[str, object]]
+
+    def counts(self) -> dict[str, int]:
+        """Node results counted by status (``success``, ``pass``, ``error``, ``fail``, ``skipped``…)."""
+        counts: dict[str, int] = {}
+        for node in self.node_results:
+            status = str(node.get("status"))
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` executable installed beside the running Python."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_env(paths: WarehousePaths, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment dbt needs: ``WAREHOUSE_HOME`` (absolute) and no telemetry."""
+    env = dict(os.environ)
+    env["WAREHOUSE_HOME"] = str(paths.home)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    env.setdefault("DO_NOT_TRACK", "1")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_dbt(
+    paths: WarehousePaths,
+    command: Sequence[str],
+    *,
+    dbt_vars: Mapping[str, object] | None = None,
+    target_path: Path | None = None,
+    check: bool = True,
+) -> DbtResult:
+    """Run ``dbt <command>`` on the project against ``paths``' build database.
+
+    ``dbt_vars`` become ``--vars``; ``target_path`` isolates the run's artifacts (defaults to the
+    project's ``target/``). Raises :class:`DbtError` naming the failing nodes when ``check`` is set.
+    """
+    paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    target = target_path or (DBT_PROJECT_DIR / "target")
+    args = [
+        dbt_executable(),
+        *command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+    ]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
+    completed = subprocess.run(
+        args,
+        cwd=DBT_PROJECT_DIR,
+        env=dbt_env(paths),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    node_results: list[dict[str, object]] = []
+    run_results = target / "run_results.json"
+    if command and command[0] in {"build", "run", "test", "seed"} and run_results.exists():
+        node_results = [
+            {"unique_id": r.get("unique_id"), "status": r.get("status"), "message": r.get("message")}
+            for r in json.loads(run_results.read_text()).get("results", [])
+        ]
+    result = DbtResult(args=args, returncode=completed.returncode, output=output, node_results=node_results)
+    if check and completed.returncode != 0:
+        failing = [
+            f"{n['unique_id']}: {n['message']}"
+            for n in node_results
+            if n.get("status") in {"error", "fail", "runtime error"}
+        ]
+        tail = "\n".join(output.strip().splitlines()[-25:])
+        detail = "\n".join(failing) if failing else tail
+        raise DbtError(f"dbt {' '.join(command)} failed (exit {completed.returncode}):\n{detail}")
+    return result
+
+
+def manifest_is_stale() -> bool:
+    """Whether ``target/manifest.json`` is missing or older than any project source file."""
+    if not MANIFEST_PATH.exists():
+        return True
+    built = MANIFEST_PATH.stat().st_mtime
+    for folder in ("models", "macros", "seeds", "data-tests", "analyses", "insights"):
+        for path in (DBT_PROJECT_DIR / folder).rglob("*"):
+            if path.is_file() and path.stat().st_mtime > built:
+                return True
+    return any(
+        (DBT_PROJECT_DIR / name).stat().st_mtime > built for name in ("dbt_project.yml", "profiles.yml")
+    )
+
+
+def ensure_manifest(paths: WarehousePaths) -> Path:
+    """Parse the project when its manifest is stale; Cosmos renders the DAG from this manifest."""
+    if manifest_is_stale():
+        run_dbt(paths, ["parse"])
+    return MANIFEST_PATH

@@ -1,0 +1,131 @@
+"""The audit gate and the publish step on small hand-built build files (no dbt needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations import AuditFailed, run_audit
+from gw.config import warehouse_paths
+from gw.pipeline import audit, publish
+
+
+def _make_build_db(path: Path, *, group_types: list[tuple[int, str, int]], bridge_keys: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.dim_group_types (project_id bigint, group_type varchar, group_type_index integer)"
+        )
+        if group_types:
+            connection.executemany("insert into marts.dim_group_types values (?, ?, ?)", group_types)
+        connection.execute(
+            "create table marts.fct_event_groups (project_id bigint, event_uuid varchar, "
+            "group_type_index integer, group_type varchar, group_key varchar)"
+        )
+        if bridge_keys:
+            connection.executemany(
+                "insert into marts.fct_event_groups values (1, ?, 0, 'company', ?)",
+                [(f"e{i}", key) for i, key in enumerate(bridge_keys)],
+            )
+        connection.execute(
+            "create table marts.fct_group_type_limit_violations "
+            "(project_id bigint, group_type varchar, events_affected bigint)"
+        )
+
+
+CLEAN_TYPES = [(1, "company", 0), (1, "team", 1), (2, "company", 0)]
+
+
+def test_clean_build_passes_the_audit(tmp_path: Path) -> None:
+    database = tmp_path / "build.duckdb"
+    _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a", "b"])
+    report = run_audit(database)
+    assert report.passed, report.describe()
+    assert len(report.outcomes) >= 8
+
+
+@pytest.mark.parametrize(
+    ("group_types", "bridge_keys", "failing_check"),
+    [
+        pytest.param(
+            [(1, t, i) for i, t in enumerate(["a", "b", "c", "d", "e"])] + [(1, "f", 4)],
+            ["a"],
+            "group_types_per_project",
+            id="sixth-type",
+        ),
+        pytest.param(CLEAN_TYPES + [(1, "region", 7)], ["a"], "group_type_indexes", id="index-out-of-range"),
+        pytest.param(CLEAN_TYPES + [(1, "region", 1)], ["a"], "group_type_indexes", id="index-reused"),
+        pytest.param(CLEAN_TYPES, ["a", ""], "event_group_keys", id="empty-key-attached"),
+        pytest.param(CLEAN_TYPES, [], "event_group_keys", id="nothing-to-check"),
+        pytest.param([], ["a"], "group_types_per_project", id="no-types-at-all"),
+    ],
+)
+def test_each_violation_fails_the_audit(
+    tmp_path: Path, group_types: list[tuple[int, str, int]], bridge_keys: list[str], failing_check: str
+) -> None:
+    database = tmp_path / "build.duckdb"
+    _make_build_db(database, group_types=group_types, bridge_keys=bridge_keys)
+    report = run_audit(database)
+    assert not report.passed
+    assert failing_check in {outcome.check for outcome in report.failures}
+    assert failing_check in report.describe()
+
+
+def test_a_missing_mart_fails_instead_of_being_skipped(tmp_path: Path) -> None:
+    database = tmp_path / "build.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("create schema marts")
+    report = run_audit(database)
+    assert not report.passed
+    assert {o.expectation for o in report.failures} == {"audit_query_runs"}
+
+
+def test_limit_violations_warn_without_blocking(tmp_path: Path) -> None:
+    database = tmp_path / "build.duckdb"
+    _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a"])
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("insert into marts.fct_group_type_limit_violations values (1, 'channel', 12)")
+    report = run_audit(database)
+    assert report.passed
+    assert [w.check for w in report.warnings] == ["group_type_limit_violations"]
+    assert "channel" in report.describe()
+
+
+def test_failing_audit_keeps_the_previous_publish(tmp_path: Path) -> None:
+    paths = warehouse_paths(tmp_path / "home").ensure()
+    _make_build_db(paths.build_db, group_types=CLEAN_TYPES, bridge_keys=["first"])
+    audit(paths)
+    publish(paths)
+
+    with duckdb.connect(str(paths.build_db)) as connection:
+        connection.execute("update marts.fct_event_groups set group_key = ''")
+    with pytest.raises(AuditFailed) as failure:
+        audit(paths)
+    assert "event_group_keys" in str(failure.value)
+    assert "offending row" in str(failure.value)
+
+    with duckdb.connect(str(paths.published_db), read_only=True) as reader:
+        assert reader.execute("select group_key from marts.fct_event_groups").fetchall() == [("first",)]
+
+
+def test_publish_is_atomic_for_a_reader_holding_the_old_file(tmp_path: Path) -> None:
+    paths = warehouse_paths(tmp_path / "home").ensure()
+    _make_build_db(paths.build_db, group_types=CLEAN_TYPES, bridge_keys=["old"])
+    publish(paths)
+    reader = duckdb.connect(str(paths.published_db), read_only=True)
+    try:
+        with duckdb.connect(str(paths.build_db)) as connection:
+            connection.execute("update marts.fct_event_groups set group_key = 'new'")
+        result = publish(paths)
+        assert result.tables["fct_event_groups"] == 1
+        # The open reader still sees the complete old publish...
+        assert reader.execute("select group_key from marts.fct_event_groups").fetchall() == [("old",)]
+    finally:
+        reader.close()
+    # ...and a new reader sees the new one; no temporary files are left behind.
+    with duckdb.connect(str(paths.published_db), read_only=True) as fresh:
+        assert fresh.execute("select group_key from marts.fct_event_groups").fetchall() == [("new",)]
+    assert sorted(p.name for p in paths.published_db.parent.iterdir()) == ["warehouse.duckdb"]

@@ -8,5 +8,6 @@ every check also asserts that the data it looked at is not empty, so nothing pas
 """
 
 from expectations.audit import AuditFailed, AuditReport, run_audit
+from expectations.settings import AuditSettings
 
-__all__ = ["AuditFailed", "AuditReport", "run_audit"]
+__all__ = ["AuditFailed", "AuditReport", "AuditSettings", "run_audit"]

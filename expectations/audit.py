@@ -40,6 +40,7 @@ class AuditReport:
     started_at: str
     outcomes: list[ExpectationOutcome]
     samples: dict[str, list[dict[str, Any]]]
+    data_docs: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -64,6 +65,7 @@ class AuditReport:
             "passed": self.passed,
             "outcomes": [asdict(o) for o in self.outcomes],
             "samples": self.samples,
+            "data_docs": self.data_docs,
         }
 
     def describe(self) -> str:
@@ -74,13 +76,20 @@ class AuditReport:
         ]
         for outcome in self.failures + self.warnings:
             label = "FAIL" if outcome.level == "fail" else "WARN"
+            seen = (
+                f"unexpected values {outcome.unexpected}"
+                if outcome.unexpected
+                else f"observed {outcome.observed!r}"
+            )
             lines.append(
                 f"  {label} {outcome.suite}.{outcome.check}: {outcome.expectation}"
-                f"({_kwargs_text(outcome.kwargs)}) observed={outcome.observed!r}"
+                f"({_kwargs_text(outcome.kwargs)}): {seen}"
             )
             sample = self.samples.get(f"{outcome.suite}.{outcome.check}")
             for row in (sample or [])[:5]:
                 lines.append(f"      offending row: {row}")
+        if self.data_docs:
+            lines.append(f"  Data Docs: {self.data_docs}")
         return "\n".join(lines)
 
     def write(self, folder: Path) -> Path:
@@ -104,11 +113,16 @@ def _kwargs_text(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if k not in {"batch_id"})
 
 
-def _gx_context() -> Any:
+def _gx_context(project_root: Path | None) -> Any:
+    """A file context under ``project_root`` (stores results, builds Data Docs), else ephemeral."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 
-    context = gx.get_context(mode="ephemeral")
+    if project_root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        project_root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(project_root))
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -122,12 +136,21 @@ def _validate(context: Any, suite: Suite, check: Check, frame: Any) -> list[Expe
     import great_expectations as gx
 
     name = f"{suite.name}.{check.name}"
-    source = context.data_sources.add_pandas(f"{name}.source")
-    batch_definition = source.add_dataframe_asset(name=check.name).add_batch_definition_whole_dataframe("all")
-    expectation_suite = context.suites.add(gx.ExpectationSuite(name=name))
-    for expectation in check.expectations():
-        expectation_suite.add_expectation(expectation)
-    validation = context.validation_definitions.add(
+    source = context.data_sources.add_or_update_pandas(name=f"{name}.source")
+    asset = next((a for a in source.assets if a.name == check.name), None) or source.add_dataframe_asset(
+        name=check.name
+    )
+    batch_definition = next(
+        (b for b in asset.batch_definitions if b.name == "all"), None
+    ) or asset.add_batch_definition_whole_dataframe("all")
+    expectation_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=name,
+            expectations=[getattr(gx.expectations, kind)(**kwargs) for kind, kwargs in check.expectations],
+            meta={"description": check.description, "level": check.level},
+        )
+    )
+    validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch_definition, suite=expectation_suite)
     )
     result = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
@@ -150,17 +173,20 @@ def _validate(context: Any, suite: Suite, check: Check, frame: Any) -> list[Expe
     return outcomes
 
 
-def run_audit(database: Path, suites: Sequence[Suite] | None = None) -> AuditReport:
+def run_audit(
+    database: Path, suites: Sequence[Suite] | None = None, *, gx_root: Path | None = None
+) -> AuditReport:
     """Run every check of ``suites`` (default: all) against the DuckDB file ``database``.
 
     The file is opened read-only. A check whose query fails (a missing mart, say) is reported as a
-    failed expectation rather than raised, so one broken check never hides the others.
+    failed expectation rather than raised, so one broken check never hides the others. With
+    ``gx_root`` the results are stored in a GX file context there and its Data Docs are rebuilt.
     """
-    from expectations.suites import ALL_SUITES
+    from expectations.suites import all_suites
 
-    chosen = tuple(suites) if suites is not None else ALL_SUITES
+    chosen = tuple(suites) if suites is not None else all_suites()
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
-    context = _gx_context()
+    context = _gx_context(gx_root)
     outcomes: list[ExpectationOutcome] = []
     samples: dict[str, list[dict[str, Any]]] = {}
     with duckdb.connect(str(database), read_only=True) as connection:
@@ -187,6 +213,12 @@ def run_audit(database: Path, suites: Sequence[Suite] | None = None) -> AuditRep
                 if check.sample_query and not all(o.success for o in check_outcomes):
                     sample = connection.sql(check.sample_query).df().head(10)
                     samples[key] = json.loads(sample.to_json(orient="records", date_format="iso"))
-    report = AuditReport(database=str(database), started_at=started, outcomes=outcomes, samples=samples)
+    data_docs = None
+    if gx_root is not None:
+        sites = context.build_data_docs()
+        data_docs = str(sites.get("local_site", "")).removeprefix("file://") or None
+    report = AuditReport(
+        database=str(database), started_at=started, outcomes=outcomes, samples=samples, data_docs=data_docs
+    )
     log.info(report.describe())
     return report

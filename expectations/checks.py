@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Level = Literal["fail", "warn"]
+
+#: An expectation by GX class name and keyword arguments, e.g.
+#: ``("ExpectColumnValuesToBeBetween", {"column": "n", "max_value": 5})``. Built lazily by the
+#: audit runner, because importing GX is slow.
+ExpectationSpec = tuple[str, dict[str, Any]]
+
+
+def expect(name: str, **kwargs: Any) -> ExpectationSpec:
+    """Spell an expectation: ``expect("ExpectTableRowCountToEqual", value=0)``."""
+    return (name, kwargs)
 
 
 @dataclass(frozen=True)
 class Check:
     """One audit check.
 
-    ``query`` runs against the build DuckDB file and returns the table GX validates;
-    ``expectations`` builds the GX expectations (called lazily: importing GX is slow);
-    ``sample_query`` returns offending rows for the error message when the check fails.
+    ``query`` runs against the build DuckDB file and returns the table GX validates with
+    ``expectations``; ``sample_query`` returns offending rows for the message when the check fails.
     A ``warn`` check is reported but never blocks the publish.
     """
 
     name: str
     description: str
     query: str
-    expectations: Callable[[], list[Any]]
+    expectations: tuple[ExpectationSpec, ...]
     sample_query: str | None = None
     level: Level = "fail"
-    tags: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A named list of checks (one GX expectation suite per check table)."""
+    """A named list of checks; each check becomes GX suite ``<suite>.<check>``."""
 
     name: str
     description: str

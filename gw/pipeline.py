@@ -77,7 +77,7 @@ def audit(paths: WarehousePaths) -> Any:
     """Run the GX suites on the build file; raise :class:`AuditFailed` when a blocking check fails."""
     from expectations import AuditFailed, run_audit
 
-    report = run_audit(paths.build_db)
+    report = run_audit(paths.build_db, gx_root=paths.reports / "gx")
     written = report.write(paths.reports / "audit")
     record_state(
         paths,
@@ -87,6 +87,7 @@ def audit(paths: WarehousePaths) -> Any:
             "failures": len(report.failures),
             "warnings": len(report.warnings),
             "report": str(written),
+            "data_docs": report.data_docs,
         },
     )
     if not report.passed:

@@ -1,8 +1,17 @@
 """All audit suites, in the order the audit runs them."""
 
+from __future__ import annotations
+
 from expectations.checks import Suite
-from expectations.suites.limits import LIMITS
+from expectations.settings import AuditSettings
+from expectations.suites.limits import limits_suite
+from expectations.suites.marts import marts_suite
 
-ALL_SUITES: tuple[Suite, ...] = (LIMITS,)
 
-__all__ = ["ALL_SUITES"]
+def all_suites(settings: AuditSettings | None = None) -> tuple[Suite, ...]:
+    """Every suite, configured with ``settings`` (default: from the environment)."""
+    chosen = settings or AuditSettings.from_env()
+    return (limits_suite(chosen), marts_suite(chosen))
+
+
+__all__ = ["all_suites"]

@@ -34,6 +34,21 @@ def _make_build_db(path: Path, *, group_types: list[tuple[int, str, int]], bridg
             "create table marts.fct_group_type_limit_violations "
             "(project_id bigint, group_type varchar, events_affected bigint)"
         )
+        connection.execute(
+            "create table marts.dim_groups as "
+            "select 1::bigint as project_id, 0 as group_type_index, 'company' as group_type, key as group_key "
+            "from unnest(['a', 'b', 'c']) as keys(key)"
+        )
+        connection.execute(
+            "create table marts.fct_daily_active_groups as "
+            "select 1::bigint as project_id, 0 as group_type_index, 'company' as group_type, "
+            "cast(day as date) as activity_date, 2::bigint as active_groups, 5::bigint as events "
+            "from generate_series(date '2026-10-01', date '2026-10-05', interval 1 day) as days(day)"
+        )
+        connection.execute(
+            "create table marts.fct_events as "
+            "select 'e1' as event_uuid, cast(current_timestamp at time zone 'UTC' as timestamp) as loaded_at"
+        )
 
 
 CLEAN_TYPES = [(1, "company", 0), (1, "team", 1), (2, "company", 0)]
@@ -74,6 +89,72 @@ def test_each_violation_fails_the_audit(
     assert failing_check in report.describe()
 
 
+@pytest.mark.parametrize(
+    ("corruption", "failing_check"),
+    [
+        pytest.param(
+            "delete from marts.fct_daily_active_groups where activity_date = date '2026-10-03'",
+            "daily_active_groups_spine",
+            id="gap-in-date-spine",
+        ),
+        pytest.param(
+            "update marts.fct_daily_active_groups set active_groups = 4 where activity_date = date '2026-10-02'",
+            "active_groups_within_known_groups",
+            id="more-active-than-known",
+        ),
+        pytest.param(
+            "update marts.fct_events set loaded_at = loaded_at - interval 3 day",
+            "landed_data_freshness",
+            id="stale-data",
+        ),
+        pytest.param("delete from marts.fct_events", "landed_data_freshness", id="no-events"),
+        pytest.param(
+            "insert into marts.fct_group_type_limit_violations values (2, 'channel', 20000)",
+            "group_type_limit_violations_fail",
+            id="too-many-events-beyond-the-type-limit",
+        ),
+        pytest.param(
+            "insert into marts.fct_event_groups values (1, 'e0', 0, 'company', 'second')",
+            "event_group_keys",
+            id="two-keys-of-one-type",
+        ),
+    ],
+)
+def test_each_mart_violation_fails_the_audit(tmp_path: Path, corruption: str, failing_check: str) -> None:
+    database = tmp_path / "build.duckdb"
+    _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a", "b"])
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(corruption)
+    report = run_audit(database)
+    assert not report.passed
+    assert failing_check in {outcome.check for outcome in report.failures}
+
+
+def test_thresholds_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = tmp_path / "build.duckdb"
+    _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a"])
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("insert into marts.fct_group_type_limit_violations values (2, 'channel', 50)")
+    assert run_audit(database).passed
+    monkeypatch.setenv("GW_AUDIT_LIMIT_VIOLATION_FAIL_EVENTS", "49")
+    assert [o.check for o in run_audit(database).failures] == ["group_type_limit_violations_fail"]
+
+
+def test_data_docs_are_built_and_name_every_suite(tmp_path: Path) -> None:
+    from expectations.suites import all_suites
+
+    database = tmp_path / "build.duckdb"
+    _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a"])
+    report = run_audit(database, gx_root=tmp_path / "gx")
+    assert report.data_docs is not None
+    index = Path(report.data_docs)
+    assert index.name == "index.html" and index.exists()
+    html = index.read_text()
+    for suite in all_suites():
+        for check in suite.checks:
+            assert f"{suite.name}.{check.name}" in html
+
+
 def test_a_missing_mart_fails_instead_of_being_skipped(tmp_path: Path) -> None:
     database = tmp_path / "build.duckdb"
     with duckdb.connect(str(database)) as connection:
@@ -90,7 +171,7 @@ def test_limit_violations_warn_without_blocking(tmp_path: Path) -> None:
         connection.execute("insert into marts.fct_group_type_limit_violations values (1, 'channel', 12)")
     report = run_audit(database)
     assert report.passed
-    assert [w.check for w in report.warnings] == ["group_type_limit_violations"]
+    assert [w.check for w in report.warnings] == ["group_type_limit_violations_warn"]
     assert "channel" in report.describe()
 
 

@@ -130,26 +130,54 @@ def build(
 
 @app.command()
 def status(home: HomeOption = None) -> None:
-    """What has been landed, built, audited and published."""
-    from gw.pipeline import read_state
+    """What has been landed and quarantined, and the last build, audit and publish."""
+    from gw.pipeline import warehouse_status
 
     paths = warehouse_paths(home)
-    table = Table(title=f"warehouse {paths.home}")
-    table.add_column("step")
-    table.add_column("when (UTC)")
-    table.add_column("result")
-    for step in ("landing", "build", "audit", "publish"):
-        state = read_state(paths, step)
+    if not paths.home.exists():
+        _fail(f"{paths.home} does not exist", "run `gw demo`, or set WAREHOUSE_HOME")
+    print_status(warehouse_status(paths), paths.home)
+
+
+def print_status(status: object, home: Path) -> None:
+    """Print the warehouse status as two tables: data, then the last run of each step."""
+    from gw.pipeline import WarehouseStatus
+
+    assert isinstance(status, WarehouseStatus)
+    data = Table(title=f"warehouse {home}")
+    data.add_column("what")
+    data.add_column("count", justify="right")
+    data.add_row("files landed", f"{status.files_landed:,}")
+    data.add_row("events landed (before uuid de-duplication)", f"{status.events_landed:,}")
+    for reason, count in status.quarantined_by_reason.items():
+        data.add_row(f"quarantined: {reason}", f"{count:,}")
+    console.print(data)
+    steps = Table(title="last runs")
+    for column in ("step", "when (UTC)", "result"):
+        steps.add_column(column)
+    for step, state in status.last.items():
         if state is None:
-            table.add_row(step, "never", "")
+            steps.add_row(step, "never", "")
             continue
-        detail = {k: v for k, v in state.items() if k not in {"step", "at"}}
-        table.add_row(step, str(state["at"]), _short(detail))
-    console.print(table)
+        steps.add_row(step, str(state["at"]), _describe_step(step, state))
+    console.print(steps)
+    audit_state = status.last.get("audit") or {}
+    if audit_state.get("data_docs"):
+        console.print(f"audit Data Docs: {audit_state['data_docs']}")
 
 
-def _short(detail: dict[str, object]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in detail.items())
+def _describe_step(step: str, state: dict[str, object]) -> str:
+    if step == "landing":
+        return f"{state.get('files_landed')} files, {state.get('events_landed')} events"
+    if step == "build":
+        return f"run_date {state.get('run_date')}: {state.get('nodes')}"
+    if step == "audit":
+        verdict = "passed" if state.get("passed") else "FAILED"
+        return f"{verdict}, {state.get('failures')} failures, {state.get('warnings')} warnings"
+    if step == "publish":
+        tables = state.get("tables") or {}
+        return f"{len(tables)} marts → {state.get('path')}"  # type: ignore[arg-type]
+    return ""
 
 
 @app.command()
@@ -163,7 +191,7 @@ def demo(
     from gw.dbt import ensure_manifest
     from gw.generator import GeneratorSettings
     from gw.generator import generate as generate_sample
-    from gw.pipeline import summarize
+    from gw.pipeline import summarize, warehouse_status
 
     started = time.monotonic()
     paths = warehouse_paths(home).ensure()
@@ -182,6 +210,7 @@ def demo(
         _fail(f"the DAG run failed; its log: {outcome.log_path}", "read the log's first error")
     console.print(f"Airflow run of gw_pipeline for {logical_date} succeeded (log: {outcome.log_path})")
     print_summary(summarize(paths))
+    print_status(warehouse_status(paths), paths.home)
     console.print(f"[green]demo finished in {time.monotonic() - started:.0f} s[/]")
 
 

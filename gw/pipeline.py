@@ -150,3 +150,32 @@ def summarize(paths: WarehousePaths, top: int = 5) -> Summary:
         top_groups=[(int(p), str(t), str(k), str(n), int(c)) for p, t, k, n, c in top_rows],
         tables=tables,
     )
+
+
+@dataclass(frozen=True)
+class WarehouseStatus:
+    """Totals over the whole warehouse home, for ``gw status`` and the demo's summary."""
+
+    files_landed: int
+    events_landed: int
+    quarantined_by_reason: dict[str, int]
+    last: dict[str, dict[str, Any] | None]
+
+
+def warehouse_status(paths: WarehousePaths) -> WarehouseStatus:
+    """Landed files and events (from the manifest), quarantine by reason, and the last steps."""
+    manifest = paths.lake / "_manifest"
+    files = events = 0
+    quarantined: dict[str, int] = {}
+    for entry in sorted(manifest.glob("*.json")) if manifest.exists() else []:
+        record = json.loads(entry.read_text())
+        files += 1
+        events += int(record.get("events_landed") or 0)
+        for reason, count in (record.get("quarantine_reasons") or {}).items():
+            quarantined[reason] = quarantined.get(reason, 0) + int(count)
+    return WarehouseStatus(
+        files_landed=files,
+        events_landed=events,
+        quarantined_by_reason=dict(sorted(quarantined.items())),
+        last={step: read_state(paths, step) for step in ("landing", "build", "audit", "publish")},
+    )

@@ -30,8 +30,6 @@ import base64
 import binascii
 import gzip
 import io
-import json
-import math
 import re
 import zlib
 from collections.abc import Iterator
@@ -41,8 +39,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-import orjson
-
+from loaders import jsonio
 from loaders.reasons import Reason
 from loaders.sidecar import Sidecar
 
@@ -63,7 +60,6 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
 _BASE64_RE = re.compile(rb"[A-Za-z0-9+/=_\-\s]+")
 _NUMERIC_RE = re.compile(r"\d+(?:\.\d+)?")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 class FileRejected(Exception):
@@ -153,41 +149,15 @@ def _looks_zlib(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0x78 and ((head[0] << 8) | head[1]) % 31 == 0
 
 
-def _sanitize(value: Any) -> Any:
-    """Make a value from the stdlib JSON parser serialisable by orjson: non-finite floats become
-    null, lone surrogates become U+FFFD, integers beyond 64 bits become floats."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return _SURROGATE_RE.sub("\ufffd", value)
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if -(2**63) <= value < 2**64 else float(value)
-    if isinstance(value, dict):
-        return {_sanitize(k): _sanitize(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sanitize(v) for v in value]
-    return value
-
-
 def loads_lenient(data: bytes) -> Any:
-    """Parse JSON with orjson; fall back to the stdlib for what real clients send but orjson
-    refuses (``NaN``/``Infinity`` from Python clients, lone surrogate escapes, integers beyond
-    64 bits), sanitised.  Raises :class:`FileRejected` (``not_utf8`` / ``invalid_json``)."""
+    """Parse a JSON document (see :func:`loaders.jsonio.loads_lenient`); raises
+    :class:`FileRejected` with ``not_utf8`` or ``invalid_json``."""
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as first:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FileRejected(Reason.NOT_UTF8, f"byte {exc.start} is not UTF-8") from None
-        try:
-            return _sanitize(json.loads(text))
-        except (ValueError, RecursionError):
-            raise FileRejected(Reason.INVALID_JSON, str(first)) from None
+        return jsonio.loads_lenient(data)
+    except UnicodeDecodeError as exc:
+        raise FileRejected(Reason.NOT_UTF8, f"byte {exc.start} is not UTF-8") from None
+    except ValueError as exc:
+        raise FileRejected(Reason.INVALID_JSON, str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,8 +302,10 @@ def _parse_line(line: bytes) -> Any:
     if len(line) > MAX_EVENT_BYTES:
         return Broken(Reason.OVERSIZED, f"line of {len(line)} bytes exceeds {MAX_EVENT_BYTES}", line)
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
+        return jsonio.loads(line)
+    except UnicodeDecodeError as exc:
+        return Broken(Reason.NOT_UTF8, f"byte {exc.start} is not UTF-8", line)
+    except jsonio.DECODE_ERRORS as exc:
         try:
             return loads_lenient(line)
         except FileRejected as rejected:
@@ -383,9 +355,9 @@ def _json_payload(stream: io.BufferedIOBase, context: BodyContext) -> Iterator[S
 
     if second and stripped_first.startswith(b"{") and _strip_front(second).startswith((b"{", b"[")):
         try:
-            orjson.loads(stripped_first)
+            jsonio.loads(stripped_first)
             complete_line = True
-        except orjson.JSONDecodeError:
+        except jsonio.DECODE_ERRORS:
             # a complete-looking first line ending in '}' that is broken JSON: still NDJSON
             complete_line = stripped_first.endswith(b"}")
         if complete_line:
@@ -475,8 +447,8 @@ def decode_file(path: Path, sidecar: Sidecar | None = None) -> Iterator[Segment]
                 if not _is_utf8(payload):
                     raise FileRejected(Reason.NOT_UTF8, "the body is neither UTF-8 text nor a known encoding")
                 try:
-                    value = orjson.loads(payload)
-                except orjson.JSONDecodeError:
+                    value = jsonio.loads(payload)
+                except jsonio.DECODE_ERRORS:
                     raise FileRejected(
                         Reason.INVALID_JSON, f"unrecognised body starting {payload[:40]!r}"
                     ) from None

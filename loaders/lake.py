@@ -1,35 +1,36 @@
 """Writing the lake: staged event partitions, quarantine, manifest, projects, archive.
 
 Crash safety (see ``docs/contracts.md``): a file's events are written to
-``lake/_staging/<hash>/`` first, its quarantine to a temp name; then :meth:`FileStage.commit`
-records the target partition files in ``_staging/<hash>/partitions.json`` and moves each staged
-file into ``lake/events/project_id=…/event_date=…/<hash>.parquet`` (``os.replace``); then the
-manifest is written atomically; then the staging folder is removed and the inbox file archived.
-:func:`recover_staging` (run at the start of every landing) undoes a commit that never reached
-its manifest, so a crash at any point leaves either the whole file landed or none of it.
+``lake/_staging/<hash>/`` first, its quarantine to a temp name; then :meth:`FileStage.commit_now`
+moves each staged file into ``lake/events/project_id=…/event_date=…/<hash>.parquet``
+(fsync + ``os.replace``); then the manifest is written atomically; then the staging folder is
+removed and the inbox file archived.  :func:`recover_staging` (run at the start of every
+landing) removes the moved files of a landing whose staging folder is still there but whose
+manifest is not, so a crash at any point leaves either the whole file landed or none of it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gw.config import ProjectsConfig, WarehousePaths
+from loaders import jsonio
 from loaders.normalize import EventRows, QuarantineRows
 
 _TS = pa.timestamp("us")
@@ -84,9 +85,13 @@ _PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 
 class LakeWriteError(RuntimeError):
     """The warehouse home cannot be written (permissions, disk full...). Names the path."""
 
-    def __init__(self, path: Path, exc: BaseException) -> None:
-        super().__init__(f"cannot write {path}: {exc}")
+    def __init__(self, path: Path, exc: BaseException | str) -> None:
+        super().__init__(path, str(exc))  # plain args, so the error pickles across processes
         self.path = path
+        self.reason = str(exc)
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
 
 
 @contextmanager
@@ -114,20 +119,51 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder, fsync and rename."""
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and rename it; with
+    ``durable`` the temp file is fsynced first (else the caller syncs the file system)."""
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes = [ctypes.c_int]
+    syncfs.restype = ctypes.c_int
+    return cast(Callable[[int], int], syncfs)
+
+
+_SYNCFS = _load_syncfs()
+
+
+def sync_filesystem(folder: Path) -> None:
+    """Make everything written so far on ``folder``'s file system durable: one ``syncfs(2)``
+    (Linux) instead of an fsync per file, else ``sync(2)``."""
+    with _writing(folder):
+        if _SYNCFS is not None:
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                if _SYNCFS(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+        if hasattr(os, "sync"):
+            os.sync()
 
 
 def write_table_atomic(path: Path, table: pa.Table) -> None:
@@ -233,33 +269,109 @@ def _run_ends(values: pa.ChunkedArray | pa.Array) -> tuple[list[int], list[int]]
     return encoded.run_ends.to_pylist(), encoded.values.to_pylist()
 
 
-#: Staged tables waiting for the writer thread at most (bounds memory).
-_MAX_PENDING_WRITES = 4
+class LakeIO:
+    """One background thread that runs all lake I/O of a landing, in submission order.
+
+    The main thread decodes and normalises (Python, holds the GIL); this thread encodes Parquet,
+    fsyncs, renames, writes manifests and archives (pyarrow and the OS release the GIL), so the
+    two overlap.  Because there is a single thread, every file's steps run in the order they
+    were submitted — writes, then move into the lake, then manifest, then archive — which is
+    what the crash-safety argument needs.  After a task fails, later tasks are skipped and the
+    first error is raised in the main thread at the next :meth:`submit` or :meth:`wait`.
+    """
+
+    def __init__(self, root: Path, max_pending: int = 8, *, threaded: bool = True) -> None:
+        self.root = root
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-lake-io") if threaded else None
+        )
+        self._pending: deque[Future[Any]] = deque()
+        self._max_pending = max_pending
+        self._failed = False
+        self._made: set[Path] = set()
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if self._failed:
+            return None
+        try:
+            return fn(*args)
+        except LakeWriteError:
+            self._failed = True
+            raise
+        except Exception as exc:
+            # anything else failing here is still the lake's side: never blame an input file
+            self._failed = True
+            raise LakeWriteError(self.root, exc) from exc
+        except BaseException:
+            self._failed = True
+            raise
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Queue ``fn(*args)``; raises the error of an earlier task, waits when too many are
+        queued (each may hold an Arrow table)."""
+        if self._executor is None:  # inline: run now (in a worker process)
+            done: Future[Any] = Future()
+            done.set_result(self._run(fn, args))
+            return done
+        while self._pending and (self._pending[0].done() or len(self._pending) >= self._max_pending):
+            self._pending.popleft().result()
+        future = self._executor.submit(self._run, fn, args)
+        self._pending.append(future)
+        return future
+
+    def wait(self) -> None:
+        """Wait for everything queued; raises the first error."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Stop: finish the running task, drop the queued ones."""
+        self._failed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def makedirs(self, folder: Path) -> None:
+        """``mkdir -p``, remembered for the rest of the landing (called on the I/O thread)."""
+        if folder not in self._made:
+            with _writing(folder):
+                folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
 
 
 @dataclass
 class FileStage:
-    """Staged output of one source file.
+    """Staged event partitions of one source file, in ``lake/_staging/<hash>/``.
 
-    Parquet encoding runs on a background thread (pyarrow releases the GIL while it encodes and
-    compresses), overlapping the Python work of normalising the next chunk.
+    Methods ending in ``_now`` run on the :class:`LakeIO` thread; the others queue work there.
     """
 
+    io: LakeIO
     lake: Path
     source_hash: str
     source_name: str
     received_at: datetime
     loaded_at: datetime
-    _writers: dict[tuple[int, date], pq.ParquetWriter] = field(default_factory=dict)
-    _pending: deque[Future[None]] = field(default_factory=deque)
-    _executor: ThreadPoolExecutor | None = None
     events: int = 0
+    _writers: dict[tuple[int, date], pq.ParquetWriter] = field(default_factory=dict)
+    _staged_keys: set[tuple[int, date]] = field(default_factory=set)
+    _aborted: bool = False
+    adopted: bool = False
+    """Staged by another process: do not reset the staging folder."""
 
     @property
     def folder(self) -> Path:
         return self.lake / "_staging" / self.source_hash
 
     def __post_init__(self) -> None:
+        if not self.adopted:
+            self.io.submit(self._prepare_now)
+
+    @property
+    def staged_keys(self) -> list[tuple[int, date]]:
+        """Partitions with a closed staged file."""
+        return sorted(self._staged_keys)
+
+    def _prepare_now(self) -> None:
         with _writing(self.folder):
             if self.folder.exists():
                 shutil.rmtree(self.folder)
@@ -269,7 +381,8 @@ class FileStage:
         return self.folder / f"{key[0]}_{key[1].isoformat()}.parquet"
 
     def write(self, rows: EventRows) -> None:
-        """Append ``rows`` to the staged partition files."""
+        """Append ``rows`` to the staged partition files (the Arrow table is built here, the
+        Parquet is written on the I/O thread)."""
         if not len(rows):
             return
         table = rows_to_table(
@@ -279,66 +392,55 @@ class FileStage:
             received_at=self.received_at,
             loaded_at=self.loaded_at,
         )
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-parquet")
-        while len(self._pending) >= _MAX_PENDING_WRITES:
-            self._pending.popleft().result()
-        self._pending.append(self._executor.submit(self._append_all, table, rows.project_id))
+        self.io.submit(self._append_now, table, rows.project_id)
         self.events += len(rows)
 
-    def _append_all(self, table: pa.Table, project_ids: list[int]) -> None:
+    def _append_now(self, table: pa.Table, project_ids: list[int]) -> None:
+        if self._aborted:
+            return
         for key, piece in split_partitions(table, project_ids):
-            self._append(key, piece)
+            path = self._staged(key)
+            with _writing(path):
+                writer = self._writers.get(key)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, EVENT_SCHEMA, **_PARQUET_OPTIONS)
+                    self._writers[key] = writer
+                writer.write_table(piece, row_group_size=1024 * 1024)
 
-    def _drain(self) -> None:
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-        finally:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
-                self._executor = None
-
-    def _append(self, key: tuple[int, date], table: pa.Table) -> None:
-        path = self._staged(key)
-        with _writing(path):
-            writer = self._writers.get(key)
-            if writer is None:
-                writer = pq.ParquetWriter(path, EVENT_SCHEMA, **_PARQUET_OPTIONS)
-                self._writers[key] = writer
-            writer.write_table(table, row_group_size=1024 * 1024)
-
-    def _close(self) -> None:
+    def _close_now(self) -> None:
         writers, self._writers = self._writers, {}
+        self._staged_keys.update(writers)
         for writer in writers.values():
             writer.close()
 
     def abort(self) -> None:
         """Drop everything staged for this file."""
-        with suppress(Exception):  # the staged output is being thrown away anyway
-            self._drain()
+        self._aborted = True
+        self.io.submit(self._abort_now)
+
+    def _abort_now(self) -> None:
         try:
-            self._close()
+            self._close_now()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def commit(self) -> list[str]:
-        """Move the staged partition files into ``lake/events``; returns their paths relative
-        to ``lake/``, sorted.  The list is first recorded in ``partitions.json`` so that
-        :func:`recover_staging` can undo a commit that never got its manifest."""
-        self._drain()
-        keys = sorted(self._writers)
+    def close_now(self) -> None:
+        """Finish the staged Parquet files (footers written)."""
         with _writing(self.folder):
-            self._close()
+            self._close_now()
+
+    def move_now(self) -> list[str]:
+        """Move the staged partition files (closed, and made durable by the caller) into
+        ``lake/events``; returns their paths relative to ``lake/``, sorted.  Until the manifest
+        is written the staging folder stays, which tells :func:`recover_staging` to remove these
+        files after a crash."""
+        keys = sorted(self._staged_keys)
         targets = [partition_path(pid, day, self.source_hash) for pid, day in keys]
-        write_bytes_atomic(self.folder / "partitions.json", orjson.dumps([str(t) for t in targets]))
         for key, target in zip(keys, targets, strict=True):
-            staged = self._staged(key)
             destination = self.lake / target
             with _writing(destination):
-                _fsync(staged)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged, destination)
+                self.io.makedirs(destination.parent)
+                os.replace(self._staged(key), destination)
         return [str(t) for t in targets]
 
 
@@ -348,32 +450,28 @@ def finish_staging(lake: Path, source_hash: str) -> None:
 
 
 def recover_staging(lake: Path) -> list[str]:
-    """Undo commits interrupted before their manifest; remove leftover staging folders.
+    """Undo landings interrupted before their manifest; remove leftover staging folders.
 
-    Returns the hashes whose partial output was removed.
+    A staging folder whose hash has no manifest means the process stopped between staging and
+    the manifest: any ``events/*/*/<hash>.parquet`` already moved into the lake is removed, so
+    the file lands again from scratch.  Returns the hashes whose partial output was removed.
     """
     staging = lake / "_staging"
     undone: list[str] = []
     if not staging.is_dir():
         return undone
     for folder in sorted(staging.iterdir()):
-        if not folder.is_dir():
-            folder.unlink(missing_ok=True)
-            continue
-        source_hash = folder.name
-        manifest = manifest_path(lake, source_hash)
-        listing = folder / "partitions.json"
-        if not manifest.exists() and listing.exists():
-            try:
-                targets = orjson.loads(listing.read_bytes())
-            except orjson.JSONDecodeError:
-                targets = []
-            for target in targets:
-                path = lake / target
-                if path.name == f"{source_hash}.parquet":
-                    path.unlink(missing_ok=True)
-            undone.append(source_hash)
         with _writing(folder):
+            if not folder.is_dir():
+                folder.unlink(missing_ok=True)
+                continue
+            source_hash = folder.name
+            if not manifest_path(lake, source_hash).exists():
+                moved = list((lake / "events").glob(f"project_id=*/event_date=*/{source_hash}.parquet"))
+                for path in moved:
+                    path.unlink(missing_ok=True)
+                if moved:
+                    undone.append(source_hash)
             shutil.rmtree(folder)
     return undone
 
@@ -384,15 +482,39 @@ def recover_staging(lake: Path) -> list[str]:
 
 @dataclass
 class QuarantineWriter:
-    """Quarantined rows of one file, flushed to a temp Parquet file in chunks."""
+    """Quarantined rows of one file, written to a temp Parquet file on the I/O thread and put
+    in place by :meth:`commit_now`."""
 
+    io: LakeIO
     quarantine: Path
     source_hash: str
     source_name: str
     quarantined_at: datetime
-    _writer: pq.ParquetWriter | None = None
     rows: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+    _writer: pq.ParquetWriter | None = None
+    _closed: bool = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether a finished temp file waits to be moved into place."""
+        return self._closed
+
+    @classmethod
+    def adopt(
+        cls,
+        io: LakeIO,
+        quarantine: Path,
+        source_hash: str,
+        source_name: str,
+        quarantined_at: datetime,
+        closed: bool,
+    ) -> QuarantineWriter:
+        """The writer of a file quarantined by a worker process (its temp file, if ``closed``,
+        is finished and waits to be moved into place)."""
+        writer = cls(io, quarantine, source_hash, source_name, quarantined_at)
+        writer._closed = closed
+        return writer
 
     @property
     def path(self) -> Path:
@@ -419,33 +541,53 @@ class QuarantineWriter:
             ],
             schema=QUARANTINE_SCHEMA,
         )
-        with _writing(self._tmp):
-            if self._writer is None:
-                self._tmp.parent.mkdir(parents=True, exist_ok=True)
-                self._writer = pq.ParquetWriter(self._tmp, QUARANTINE_SCHEMA, **_PARQUET_OPTIONS)
-            self._writer.write_table(table)
+        self.io.submit(self._write_now, table)
         self.rows += n
         for reason in rows.reason:
             self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
 
+    def _write_now(self, table: pa.Table) -> None:
+        with _writing(self._tmp):
+            if self._writer is None:
+                self.io.makedirs(self._tmp.parent)
+                self._writer = pq.ParquetWriter(self._tmp, QUARANTINE_SCHEMA, **_PARQUET_OPTIONS)
+            self._writer.write_table(table)
+
     def discard(self) -> None:
+        """Forget the rows written so far."""
+        self.rows = 0
+        self.by_reason = {}
+        self.io.submit(self._discard_now)
+
+    def _discard_now(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        self._closed = False
         self._tmp.unlink(missing_ok=True)
-        self.rows = 0
-        self.by_reason = {}
 
-    def commit(self) -> None:
-        """Put the quarantine file in place (or remove a stale one when nothing was rejected)."""
-        with _writing(self.path):
-            if self._writer is None:
-                self.path.unlink(missing_ok=True)
-                return
-            self._writer.close()
+    def close_now(self) -> None:
+        """Finish the temp Parquet file (made durable by the caller)."""
+        if self._writer is not None:
+            with _writing(self._tmp):
+                self._writer.close()
             self._writer = None
+            self._closed = True
+
+    def move_now(self) -> None:
+        """Put the quarantine file in place, or remove a stale one when nothing was rejected."""
+        with _writing(self.path):
+            if self._closed:
+                os.replace(self._tmp, self.path)
+            else:
+                self.path.unlink(missing_ok=True)
+
+    def commit_now(self) -> None:
+        """Close, sync and move in one step (for a lone quarantine write)."""
+        self.close_now()
+        if self._closed:
             _fsync(self._tmp)
-            os.replace(self._tmp, self.path)
+        self.move_now()
 
 
 def keep_rejected_file(quarantine: Path, source: Path, source_hash: str) -> None:
@@ -470,19 +612,24 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def write_manifest(lake: Path, record: dict[str, Any]) -> None:
+def write_manifest(lake: Path, record: dict[str, Any], *, durable: bool = True) -> None:
     """Write ``_manifest/<source_hash>.json`` atomically; its presence means "landed"."""
     encoded = {k: _iso(v) if isinstance(v, datetime) else v for k, v in record.items()}
     write_bytes_atomic(
         manifest_path(lake, record["source_hash"]),
-        orjson.dumps(encoded, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+        jsonio.dumps_pretty(encoded),
+        durable=durable,
     )
 
 
 def write_projects(paths: WarehousePaths, projects: ProjectsConfig) -> Path:
     """``lake/projects/projects.parquet`` from projects.yml."""
-    table = pa.Table.from_pylist(
-        [{"project_id": p.id, "project_name": p.name, "timezone": p.timezone} for p in projects.projects],
+    table = pa.Table.from_arrays(
+        [
+            pa.array([p.id for p in projects.projects], type=pa.int64()),
+            pa.array([p.name for p in projects.projects], type=pa.string()),
+            pa.array([p.timezone for p in projects.projects], type=pa.string()),
+        ],
         schema=PROJECTS_SCHEMA,
     )
     path = paths.lake / "projects" / "projects.parquet"
@@ -535,7 +682,3 @@ def archive_file(
 
 def manifest_exists(lake: Path, source_hash: str) -> bool:
     return manifest_path(lake, source_hash).exists()
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -1,7 +1,7 @@
 """Turn decoded JSON values into rows of the lake's ``events`` table, or quarantine them.
 
 This is the one place where Python touches every event, so it is written as one tight loop over
-plain dicts with orjson for serialisation (see ``docs/contracts.md`` for the columns).
+plain dicts with msgspec for serialisation (:mod:`loaders.jsonio`) (see ``docs/contracts.md`` for the columns).
 
 Rules, in the order they are applied to an event:
 
@@ -33,9 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from gw.config import ProjectsConfig
+from loaders import jsonio
 from loaders.decode import MAX_EVENT_BYTES, BodyContext, Broken, Segment, parse_sent_at
 from loaders.reasons import Reason
 
@@ -53,6 +52,7 @@ EVENT_UUID_NAMESPACE = uuid.UUID("6f0c2f4e-4b1a-5d2e-9c77-1f3a8e0d2b55")
 
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _EMPTY_OBJECT = b"{}"
+_MIN_EPOCH_SECONDS = -62135596800.0  # 0001-01-01T00:00:00Z
 
 
 class ProjectResolver:
@@ -126,10 +126,8 @@ def raw_text(value: Any) -> str:
     if isinstance(value, Broken):
         return value.raw[:RAW_LIMIT].decode("utf-8", "replace")
     try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)[:RAW_LIMIT].decode(
-            "utf-8", "replace"
-        )
-    except TypeError:
+        return jsonio.dumps_safe(value)[:RAW_LIMIT].decode("utf-8", "replace")
+    except (TypeError, ValueError, RecursionError):
         return repr(value)[:RAW_LIMIT]
 
 
@@ -149,12 +147,7 @@ def json_scalar_text(value: Any) -> str | None:
         if value.is_integer() and abs(value) < 2**63:
             return str(int(value))
         return repr(value)
-    try:
-        return orjson.dumps(
-            value, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
-        ).decode()
-    except TypeError:
-        return str(value)
+    return jsonio.dumps_sorted(value).decode()
 
 
 def normalise_groups(groups: dict[Any, Any]) -> dict[str, str]:
@@ -184,14 +177,6 @@ def depth_of(value: Any) -> int:
     return deepest
 
 
-def dumps_any(value: Any) -> bytes:
-    """orjson, with a fallback for non-string keys and values orjson refuses."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
-
-
 # --------------------------------------------------------------------------------------------
 # the loop
 
@@ -218,8 +203,9 @@ def normalise_segment(
     received = received_at.timestamp()
     future_limit = received + FUTURE_LIMIT.total_seconds()
     by_key = resolver.by_key
-    loads = orjson.loads
-    dumps = orjson.dumps
+    loads = jsonio.loads
+    dumps = jsonio.dumps
+    dumps_safe = jsonio.dumps_safe
     fromisoformat = datetime.fromisoformat
     uuid_match = _UUID_RE.fullmatch
 
@@ -268,11 +254,13 @@ def normalise_segment(
         if properties is None:
             properties = {}
         elif type(properties) is not dict:
-            if isinstance(properties, str):
+            if isinstance(properties, str):  # batch exports may write properties as JSON text
                 try:
                     properties = loads(properties)
-                except orjson.JSONDecodeError:
+                except jsonio.DECODE_ERRORS:
                     properties = None
+            elif isinstance(properties, list) and all(type(p) is tuple and len(p) == 2 for p in properties):
+                properties = dict(properties)  # a Parquet map column
             if type(properties) is not dict:
                 reject(row, Reason.WRONG_TYPE, "`properties` is not a JSON object", raw_text(item))
                 continue
@@ -368,6 +356,9 @@ def normalise_segment(
                     timestamp = parsed.timestamp()
             if timestamp > future_limit:
                 timestamp = received
+            elif timestamp < _MIN_EPOCH_SECONDS:
+                reject(row, Reason.INVALID_TIMESTAMP, "timestamp before year 1", raw_text(item))
+                continue
         except (OverflowError, ValueError):
             reject(row, Reason.INVALID_TIMESTAMP, f"timestamp {raw_ts!r:.60} is out of range", raw_text(item))
             continue
@@ -377,10 +368,7 @@ def normalise_segment(
         if type(event_uuid) is str and uuid_match(event_uuid):
             pass
         elif event_uuid is None or event_uuid == "":
-            try:
-                content = dumps(item, option=orjson.OPT_SORT_KEYS)
-            except TypeError:
-                content = dumps(item, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            content = jsonio.dumps_sorted(item)
             event_uuid = str(uuid.uuid5(EVENT_UUID_NAMESPACE, f"{project_id}\n{content.decode()}"))
         else:
             try:
@@ -397,11 +385,11 @@ def normalise_segment(
         # --- properties text, size and depth ------------------------------------------------
         try:
             properties_json = dumps(properties)
-        except TypeError:
+        except (TypeError, ValueError, OverflowError, RecursionError):
             if depth_of(properties) > MAX_DEPTH:
                 reject(row, Reason.OVERSIZED, f"properties nested deeper than {MAX_DEPTH}", raw_text(item))
                 continue
-            properties_json = dumps_any(properties)
+            properties_json = dumps_safe(properties)
         if len(properties_json) > MAX_EVENT_BYTES:
             reject(row, Reason.OVERSIZED, f"properties of {len(properties_json)} bytes", raw_text(item))
             continue
@@ -421,7 +409,7 @@ def normalise_segment(
                 if type(value) is not str:
                     groups = normalise_groups(groups)
                     break
-            groups_json = dumps_any(groups)
+            groups_json = dumps_safe(groups)
         else:
             groups_json = _EMPTY_OBJECT
 
@@ -453,7 +441,7 @@ def normalise_segment(
             add_group_type(group_type if type(group_type) is str else None)
             add_group_key(json_scalar_text(properties.get("$group_key")))
             group_set = properties.get("$group_set")
-            add_group_set(dumps_any(group_set) if type(group_set) is dict else None)
+            add_group_set(dumps_safe(group_set) if type(group_set) is dict else None)
         else:
             add_group_type(None)
             add_group_key(None)
@@ -466,8 +454,8 @@ def normalise_segment(
         add_sent_at(sent_at)
         add_properties(properties_json)
         add_groups(groups_json)
-        add_set(dumps_any(person_set) if person_set is not None else None)
-        add_set_once(dumps_any(person_set_once) if person_set_once is not None else None)
+        add_set(dumps_safe(person_set) if person_set is not None else None)
+        add_set_once(dumps_safe(person_set_once) if person_set_once is not None else None)
         add_row(row)
         add_project(project_id)
     return row + 1
@@ -476,7 +464,7 @@ def normalise_segment(
 def _export_object(value: Any) -> dict[str, Any] | None:
     if isinstance(value, str) and value:
         try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
+            value = jsonio.loads(value)
+        except jsonio.DECODE_ERRORS:
             return None
     return value if isinstance(value, dict) else None

@@ -47,20 +47,3 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal_error"
     """The loader failed on this file (a bug). The file stays in the inbox and is retried on
     the next run; the traceback is in ``detail``."""
-
-
-#: Codes that describe a whole file rather than one event.
-FILE_REASONS: frozenset[Reason] = frozenset(
-    {
-        Reason.EMPTY_FILE,
-        Reason.TRUNCATED_GZIP,
-        Reason.CORRUPT_COMPRESSION,
-        Reason.INVALID_JSON,
-        Reason.NOT_UTF8,
-        Reason.INVALID_PARQUET,
-        Reason.OVERSIZED,
-        Reason.NOT_AN_OBJECT,
-        Reason.WRONG_TYPE,
-        Reason.INTERNAL_ERROR,
-    }
-)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import orjson
+from loaders import jsonio
 
 SIDECAR_SUFFIX = ".meta.json"
 
@@ -116,8 +116,8 @@ def parse_sidecar(data: bytes) -> Sidecar:
     """Parse sidecar bytes; never raises."""
     problems: list[str] = []
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        document = jsonio.loads(data)
+    except jsonio.DECODE_ERRORS as exc:
         return Sidecar(problems=(f"sidecar is not JSON: {exc}",))
     if not isinstance(document, dict):
         return Sidecar(problems=("sidecar is not a JSON object",))

@@ -6,6 +6,7 @@ terminal and a scheduled run do the same work.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections import defaultdict
@@ -246,6 +247,150 @@ def print_summary(summary: object) -> None:
         f"     or: python -c \"import duckdb; print(duckdb.connect('{summary.published_db}', "
         "read_only=True).sql('from marts.fct_daily_active_groups limit 10'))\""
     )
+
+
+@app.command()
+def bench(
+    size: Annotated[
+        str, typer.Option(help="Dataset size: small (CI smoke), medium or full (10M events).")
+    ] = "full",
+    workdir: Annotated[Path, typer.Option(help="Scratch folder for the data and the warehouse home.")] = Path(
+        "warehouse-bench"
+    ),
+    output: Annotated[
+        Path | None, typer.Option(help="JSON results file (default <workdir>/bench.json).")
+    ] = None,
+) -> None:
+    """Benchmark landing, dbt build and marts against DuckDB-direct and chdb on the same data."""
+    from gw.bench import SIZES, run_bench
+
+    if size not in SIZES:
+        _fail(f"unknown size {size!r}", f"choose one of {', '.join(SIZES)}")
+    with console.status("benchmarking…") as spinner:
+        report = run_bench(size, workdir.resolve(), progress=lambda text: spinner.update(f"bench: {text}…"))
+    table = Table(title=f"gw bench --size {size}: {report.events:,} events")
+    for column in ("step", "seconds", "events/s", "peak RSS MB", "vs baseline", "ratio"):
+        table.add_column(column, justify="right" if column not in {"step", "vs baseline"} else "left")
+    for step in report.steps:
+        table.add_row(
+            step.name,
+            f"{step.seconds:.2f}",
+            f"{step.events_per_second:,.0f}" if step.events_per_second else "",
+            f"{step.peak_rss_mb:,.0f}",
+            step.baseline or "",
+            f"{step.ratio:.2f}×" if step.ratio is not None else "",
+        )
+    console.print(table)
+    latency = Table(title="published-mart queries (ms)")
+    for column in ("query", "p50", "p95"):
+        latency.add_column(column)
+    for label, values in report.query_latency_ms.items():
+        latency.add_row(label, f"{values['p50']:.1f}", f"{values['p95']:.1f}")
+    console.print(latency)
+    for check in report.checks:
+        console.print(f"[green]✓[/] {check}")
+    target = output or workdir / "bench.json"
+    target.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    console.print(f"results: {target}")
+
+
+@app.command()
+def delete_group(
+    project_id: Annotated[int, typer.Argument(help="The project of the group (projects.yml id).")],
+    group_type: Annotated[str, typer.Argument(help="The group type as sent in $groups (e.g. company).")],
+    group_key: Annotated[str, typer.Argument(help="The group key (as text, e.g. acme or 42).")],
+    home: HomeOption = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why the group is deleted (kept with the request).")
+    ] = None,
+    requested_by: Annotated[
+        str | None, typer.Option(help="Who asks (default: the current user name).")
+    ] = None,
+) -> None:
+    """Delete a group: record the request; the next `gw build` removes it from every model and mart."""
+    from gw.deletion import deletion_requests_file, request_group_deletion
+
+    paths = warehouse_paths(home)
+    try:
+        request = request_group_deletion(
+            paths, project_id, group_type, group_key, requested_by=requested_by, reason=reason
+        )
+    except ValueError as exc:
+        _fail(str(exc), "check the project id in projects.yml and the group type and key")
+    console.print(
+        f"recorded deletion request {request.request_id} for {group_type} {group_key!r} in project "
+        f"{project_id} (by {request.requested_by} at {request.requested_at:%Y-%m-%d %H:%M:%S} UTC) "
+        f"in {deletion_requests_file(paths)}"
+    )
+    console.print(
+        "[yellow]next:[/] run `gw build`: it removes the group's properties and history, detaches its "
+        "events (dbt var group_deletion_events: remove drops them) and republishes the marts"
+    )
+
+
+@app.command()
+def insight(
+    insight_id: Annotated[str, typer.Argument(help="The insight id (its file name in the insights folder).")],
+    home: HomeOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print PostHog's query API response shape for the insight's kind.")
+    ] = False,
+    project: Annotated[
+        int | None, typer.Option("--project", help="Project id (default: the lowest one).")
+    ] = None,
+) -> None:
+    """A declared insight's result, read from the published marts."""
+    import json as json_module
+
+    from gw.insights.results import InsightNotFound, read_insight
+
+    paths = warehouse_paths(home)
+    if not paths.published_db.exists():
+        _fail(f"{paths.published_db} does not exist", "run `gw demo` or `gw build` first")
+    try:
+        result = read_insight(paths.published_db, insight_id, project)
+    except InsightNotFound as exc:
+        _fail(str(exc), "declare it in dbt_project/insights/ (or $GW_INSIGHTS_DIR) and run `gw build`")
+    except Exception as exc:  # noqa: BLE001 - a publish without insight marts, a locked file…
+        _fail(f"cannot read insight marts from {paths.published_db}: {exc}", "run `gw build`")
+    if as_json:
+        sys.stdout.write(json_module.dumps(result.response, indent=2, default=str) + "\n")
+        return
+    _print_insight(result)
+
+
+def _print_insight(result: object) -> None:
+    """An insight's result as a table: intervals (or cohorts, or interval counts) × lines."""
+    from gw.insights.results import InsightResult
+
+    assert isinstance(result, InsightResult)
+    title = result.name or result.insight_id
+    console.print(
+        f"[bold]{title}[/] ({result.kind}, project {result.project_id}, by {result.interval}, "
+        f"{result.date_from:%Y-%m-%d %H:%M} … {result.date_to:%Y-%m-%d %H:%M} local time)"
+    )
+    rows = result.response["results"]
+    if result.kind == "FunnelsQuery":
+        from gw.insights.funnel_results import funnel_table
+
+        console.print(funnel_table(rows))
+        return
+    table = Table()
+    if result.kind == "RetentionQuery":
+        table.add_column("cohort")
+        periods = len(rows[0]["values"]) if rows else 0
+        for period in range(periods):
+            table.add_column(str(period), justify="right")
+        for row in rows:
+            table.add_row(row["date"][:16].replace("T", " "), *(str(v["count"]) for v in row["values"]))
+    else:
+        key = "days"
+        table.add_column("interval" if result.kind != "StickinessQuery" else "intervals active")
+        for line in rows:
+            table.add_column(str(line.get("status") or line["label"]), justify="right")
+        for position, day in enumerate(rows[0][key] if rows else []):
+            table.add_row(str(day), *(str(line["data"][position]) for line in rows))
+    console.print(table)
 
 
 def main() -> None:

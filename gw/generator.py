@@ -16,6 +16,12 @@ them, and returns the **truth** the warehouse has to reproduce:
 * the awkward cases: a client whose clock runs 3 hours fast, a batch retried with the same uuids
   and a re-stamped ``sent_at``, a ``$groupidentify`` that arrives late with an older timestamp, a
   sixth group type in project 2, events with an empty group key;
+* identities to resolve (:meth:`_ProjectBuilder.make_identity_scenarios`): a second device that
+  ``$identify``-s into a known person, an ``$create_alias`` chain to ids that send no event, an
+  alias cycle, a ``$merge_dangerously`` of two identified persons (in project 1 it arrives in the
+  last file, after both persons' events), ``$set_once`` values that must lose to earlier ones,
+  and group events without a user sent with the static distinct id
+  :data:`GROUP_ONLY_DISTINCT_ID`;
 * bad input (``bad_files=True``): a truncated gzip body, a file that is not JSON, an empty file, a
   body with an unknown api key and four broken events inside an otherwise good body.
 
@@ -47,6 +53,7 @@ import yaml
 from gw.config import DEMO_PROJECTS_YAML, ProjectsConfig
 
 __all__ = [
+    "GROUP_ONLY_DISTINCT_ID",
     "GeneratedSample",
     "GeneratorSettings",
     "TruthEvent",
@@ -56,6 +63,8 @@ __all__ = [
 
 #: The api key of the body whose events must be quarantined as ``unknown_project``.
 UNKNOWN_API_KEY = "phc_unknown_key_9f3a"
+#: The static distinct id of group events sent without a user (dbt var group_only_distinct_ids).
+GROUP_ONLY_DISTINCT_ID = "$posthog_group_only"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = 1_000_000
@@ -355,6 +364,8 @@ class _ProjectBuilder:
         self.newer_update_us = 0
         self.company_created_us: dict[int, int] = {}
         self.special_from_us = 0
+        #: The ``$merge_dangerously`` that project 1 delivers in the last file (late merge).
+        self.late_merge: _Record | None = None
 
     # -- records -------------------------------------------------------------------------------
     def _add(
@@ -564,6 +575,119 @@ class _ProjectBuilder:
             )
             self.special_from_us = t + 3 * _SECOND
 
+    # -- identities ----------------------------------------------------------------------------
+    def make_identity_scenarios(self, late_merge: bool) -> None:
+        """Identity graphs the warehouse must resolve into persons, on a few chosen persons.
+
+        Draws from a random generator of its own, so the rest of the sample stays as it was.
+        """
+        s = self.settings
+        rng = random.Random(s.seed * 7_919 + self.project_id)
+        persons = self.persons
+        n = len(persons)
+
+        def later(person: _Person, hours: float) -> int:
+            day = min(s.days - 1, person.first_day + 1)
+            return max(self.local(day, hours), person.identified_at + _MINUTE)
+
+        # A second device: anonymous browsing, then `$identify` into the same person. Its
+        # `$set_once` comes later than the first identify's, so it must lose.
+        second = persons[1 % n]
+        anon = f"anon-{rng.getrandbits(48):012x}"
+        t = later(second, 9.5)
+        self._add(t, "$pageview", anon, _pageview("/pricing"))
+        self._add(
+            t + 30 * _SECOND,
+            "$identify",
+            second.email,
+            {"$anon_distinct_id": anon},
+            person_set={"email": second.email, "name": second.name, "device": "laptop-2"},
+            person_set_once={"initial_referrer": "second-device", "signup_date": "never"},
+        )
+        # An alias chain: email → internal user id → CRM id (the CRM id never sends an event).
+        chained = persons[2 % n]
+        user_id = f"user-{self.project_id}-{chained.index}"
+        t = later(chained, 11)
+        self._add(t, "$create_alias", chained.email, {"alias": user_id})
+        self._add(
+            t + _MINUTE,
+            "invite_sent",
+            user_id,
+            {"invitee_role": "member"},
+            groups={"company": self.companies[chained.company].key},
+            person_set={"crm_synced": True},
+        )
+        self._add(
+            t + 2 * _MINUTE, "$create_alias", user_id, {"alias": f"crm-{self.project_id}-{chained.index}"}
+        )
+        # An alias cycle: email → a → b → email.
+        cyclic = persons[3 % n]
+        first_alias = f"cycle-{self.project_id}-{cyclic.index}-a"
+        second_alias = f"cycle-{self.project_id}-{cyclic.index}-b"
+        t = later(cyclic, 12)
+        self._add(t, "$create_alias", cyclic.email, {"alias": first_alias})
+        self._add(t + _SECOND, "$create_alias", first_alias, {"alias": second_alias})
+        self._add(t + 2 * _SECOND, "$create_alias", second_alias, {"alias": cyclic.email})
+        self._add(
+            t + _MINUTE, "$pageview", second_alias, _pageview("/settings"), person_set={"theme": "dark"}
+        )
+        # `$set_once` before identify (anonymous) wins over a later one after identify.
+        touched = persons[4 % n]
+        self._add(
+            touched.identified_at - 30 * _MINUTE,
+            "$pageview",
+            touched.anon_id,
+            _pageview("/blog"),
+            person_set_once={"first_touch": "newsletter"},
+        )
+        self._add(
+            later(touched, 14),
+            "insight_viewed",
+            touched.email,
+            _insight(rng),
+            {"company": self.companies[touched.company].key},
+            person_set={"first_touch_seen": True},
+            person_set_once={"first_touch": "webinar"},
+        )
+        # Two identified persons merged with `$merge_dangerously` near the end.
+        kept, merged = persons[5 % n], persons[6 % n]
+        if kept.index == merged.index:
+            return
+        t = max(self.local(s.days - 1, 8), kept.identified_at, merged.identified_at) + _MINUTE
+        record: _Record = (
+            t,
+            self.seq,
+            "$merge_dangerously",
+            kept.email,
+            {"alias": merged.email},
+            None,
+            None,
+            None,
+        )
+        if late_merge:
+            self.late_merge = record  # delivered in the last file, after both persons' events
+            self.seq += 1
+        else:
+            self.records.append(record)
+            self.seq += 1
+
+    def make_group_only_events(self) -> None:
+        """Server-side group events without a user: the static group-only distinct id."""
+        s = self.settings
+        rng = random.Random(s.seed * 104_729 + self.project_id)
+        for company in self.companies:
+            created = self.company_created_us.get(company.index)
+            if created is None:
+                continue
+            for day in range(self._day_of(created) + 1, s.days, 7):
+                self._add(
+                    self.local(day, 3 + rng.random()),
+                    "invoice_paid",
+                    GROUP_ONLY_DISTINCT_ID,
+                    {"amount_usd": rng.choice((49, 499)), "invoice": f"inv-{company.key}-{day}"},
+                    {"company": company.key},
+                )
+
     def _day_of(self, t_us: int) -> int:
         return max(0, bisect.bisect_right(self.day_starts, t_us) - 1)
 
@@ -646,6 +770,8 @@ class _ProjectBuilder:
     def build(self, late_update: bool) -> list[_Record]:
         self.make_entities()
         self.make_structural(late_update)
+        self.make_identity_scenarios(late_merge=late_update)
+        self.make_group_only_events()
         self.make_volume()
         self.records.sort(key=lambda r: (r[0], r[1]))
         return self.records
@@ -1082,7 +1208,9 @@ def _generate(
             kind="python",
             project_id=b1.project_id,
             api_key=b1.api_key,
-            records=[late_record],
+            records=[late_record]
+            if b1.late_merge is None
+            else sorted([late_record, b1.late_merge], key=lambda r: r[0]),
             sent_us=late_sent,
             received_us=late_sent + rng.randrange(2_000, 400_000),
         )

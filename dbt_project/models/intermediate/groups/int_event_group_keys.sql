@@ -1,7 +1,8 @@
 -- One row per event and group type it carries in `$groups` with a non-empty key (the long form
--- of an event's groups, before types are mapped to indices). An empty key means "no group".
--- `$groups` is a JSON object, so an event holds at most one key per type; when a client sent a
--- repeated key, the loader kept the last one (JSON parsers' rule).
+-- of an event's groups, before types are mapped to indices; types over the limit included).
+-- Rules (gw_event_group_entries, docs/groups.md): an empty key means "no group"; a key that is
+-- not a string is stringified as the loader does (42 → '42', 5.0 → '5', true → 'true'); a type
+-- repeated in one `$groups` object keeps its last key, so an event has at most one group per type.
 with
 
 events as (
@@ -10,36 +11,32 @@ events as (
 
 ),
 
-with_groups as (
+event_groups as (
 
-    select
-        project_id,
-        event_uuid,
-        event_at,
-        loaded_at,
-        source_name,
-        source_row,
-        {{ gw_json_object_entries('groups') }} as group_entry
-
-    from events
-    where groups <> '{}'
+    {{ gw_event_group_entries('events') }}
 
 ),
 
 final as (
 
     select
-        with_groups.project_id,
-        with_groups.event_uuid,
-        group_entry.key as group_type,
-        group_entry.value as group_key,
-        with_groups.event_at,
-        with_groups.loaded_at,
-        with_groups.source_name,
-        with_groups.source_row
+        event_groups.project_id,
+        event_groups.event_uuid,
+        event_groups.group_type,
+        event_groups.group_key,
+        event_groups.group_position,
+        events.distinct_id,
+        events.event_name,
+        events.event_at,
+        events.loaded_at,
+        events.source_name,
+        events.source_row
 
-    from with_groups
-    where group_entry.value is not null and group_entry.value <> ''
+    from event_groups
+    inner join events
+        on
+            event_groups.project_id = events.project_id
+            and event_groups.event_uuid = events.event_uuid
 
 )
 

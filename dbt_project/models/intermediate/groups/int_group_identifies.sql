@@ -1,5 +1,6 @@
 -- One row per `$groupidentify` event with a group type and a non-empty key: the updates that
--- group properties are folded from. `$set` / `$set_once` on these events are ignored (PostHog).
+-- group properties are folded from. `$set` / `$set_once` on these events never touch the group
+-- (PostHog); `$group_set` absent or not an object counts as `{}`.
 with
 
 events as (
@@ -16,18 +17,14 @@ final as (
         identified_group_type as group_type,
         identified_group_key as group_key,
         coalesce(identified_group_set, '{}') as group_set,
+        distinct_id,
         event_at,
         loaded_at,
         source_name,
         source_row
 
     from events
-    where
-        event_name = '$groupidentify'
-        and identified_group_type is not null
-        and identified_group_type <> ''
-        and identified_group_key is not null
-        and identified_group_key <> ''
+    where {{ gw_is_group_identify() }}
 
 )
 

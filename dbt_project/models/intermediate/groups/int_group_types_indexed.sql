@@ -1,8 +1,9 @@
 -- One row per (project, group type): its index 0–4, or null when the project already had five
 -- types (the type is then over the limit: its groups are never attached to events).
 -- Rule (PostHog's): declared types keep their declared index; every other type takes the lowest
--- free index in order of first sighting (landing order). Indices never move, because landing
--- order is persisted and only grows.
+-- free index in order of first sighting (landing order; within one event, the order `$groups`
+-- lists its types, then `$group_type`). Indices never move: landing order is persisted and only
+-- grows, and sightings include the events of deleted groups.
 with
 
 sightings as (
@@ -70,7 +71,8 @@ undeclared as (
                 sightings.first_loaded_at,
                 sightings.first_source_name,
                 sightings.first_source_row,
-                sightings.group_type
+                sightings.first_sighting_kind,
+                sightings.first_group_position
         ) as undeclared_rank
 
     from sightings

@@ -1,6 +1,11 @@
--- One row per (project, distinct_id) with the person it belongs to. `$identify` events link the
--- anonymous id (`properties.$anon_distinct_id`) to the identified distinct id; the person id is
--- the identified distinct id, else the distinct id itself.
+-- One row per (project, distinct id) that belongs to a person, with its person: the connected
+-- components of the identity graph (int_person_identity_links), so chains (a → b → c), cycles
+-- and merges that arrive late all resolve to one person per component.
+-- Person id (docs/persons.md): the component's smallest distinct id (byte order) is its
+-- canonical distinct id, and person_id = md5('<project_id>:<canonical distinct id>') written as a
+-- uuid (8-4-4-4-12). It is deterministic: a rebuild gives the same ids, and a late merge of two
+-- persons keeps the id of the one whose canonical distinct id is smaller.
+-- Group-only distinct ids (int_group_only_distinct_ids) are no one's: they are left out.
 with
 
 events as (
@@ -9,54 +14,82 @@ events as (
 
 ),
 
-distinct_ids as (
+identity_links as (
 
-    select distinct
+    select * from {{ ref('int_person_identity_links') }}
+
+),
+
+group_only_distinct_ids as (
+
+    select * from {{ ref('int_group_only_distinct_ids') }}
+
+),
+
+seen_distinct_ids as (
+
+    select
         project_id,
         distinct_id
     from events
 
-),
-
-identify_links as (
+    union
 
     select
         project_id,
-        {{ gw_json_text('properties', '$anon_distinct_id') }} as anonymous_distinct_id,
-        distinct_id as identified_distinct_id,
-        row_number() over (
-            partition by project_id, {{ gw_json_text('properties', '$anon_distinct_id') }}
-            order by event_at, loaded_at, source_name, source_row, event_uuid
-        ) as link_number
+        distinct_id
+    from identity_links
 
-    from events
-    where event_name = '$identify'
-
-),
-
-first_links as (
+    union
 
     select
         project_id,
-        anonymous_distinct_id,
-        identified_distinct_id
-    from identify_links
-    where link_number = 1 and anonymous_distinct_id is not null and anonymous_distinct_id <> ''
+        linked_distinct_id as distinct_id
+    from identity_links
+
+),
+
+person_nodes as (
+
+    select
+        seen_distinct_ids.project_id,
+        seen_distinct_ids.distinct_id as node_id
+
+    from seen_distinct_ids
+    left join group_only_distinct_ids
+        on
+            seen_distinct_ids.project_id = group_only_distinct_ids.project_id
+            and seen_distinct_ids.distinct_id = group_only_distinct_ids.distinct_id
+    where group_only_distinct_ids.distinct_id is null
+
+),
+
+identity_edges as (
+
+    select
+        project_id,
+        distinct_id as from_node_id,
+        linked_distinct_id as to_node_id
+
+    from identity_links
+
+),
+
+components as (
+
+    {{ gw_connected_components('person_nodes', 'identity_edges') }}
 
 ),
 
 final as (
 
     select
-        distinct_ids.project_id,
-        distinct_ids.distinct_id,
-        coalesce(first_links.identified_distinct_id, distinct_ids.distinct_id) as person_id
+        project_id,
+        node_id as distinct_id,
+        {{ gw_md5_uuid("cast(project_id as varchar) || ':' || component_id") }} as person_id,
+        component_id as canonical_distinct_id
 
-    from distinct_ids
-    left join first_links
-        on
-            distinct_ids.project_id = first_links.project_id
-            and distinct_ids.distinct_id = first_links.anonymous_distinct_id
+    from components
 
 )
 

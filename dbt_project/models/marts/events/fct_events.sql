@@ -1,6 +1,7 @@
--- One row per event (project, uuid) after de-duplication, with its person and the key of its
--- group of each type index in `group_0` … `group_4` ('' when the event has no group of that type,
--- as PostHog stores it). Timestamps are UTC; `event_date` is the day in the project's time zone.
+-- One row per event (project, uuid) after de-duplication, with its person (null for events of
+-- group-only distinct ids, int_group_only_distinct_ids) and the key of its group of each type
+-- index in `group_0` … `group_4` ('' when the event has no group of that type, as PostHog
+-- stores it). Timestamps are UTC; `event_date` is the day in the project's time zone.
 with
 
 events as (

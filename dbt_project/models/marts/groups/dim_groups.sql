@@ -1,7 +1,8 @@
 -- One row per group (project, group type, group key) seen on an event or identified, for types
 -- that hold an index. Properties are the current fold of `$groupidentify` updates (see
 -- int_group_properties_current); groups only seen on events have `{}` and has_properties = false
--- (PostHog's groups list shows only groups with properties: filter on has_properties).
+-- (PostHog's groups list shows only groups with properties: dim_groups_list). A deleted group
+-- is absent: its events no longer carry it and its updates are gone (int_events_deduplicated).
 with
 
 group_types as (
@@ -88,6 +89,7 @@ final as (
         ) as display_name,
         coalesce(current_properties.properties, '{}') as properties,
         coalesce(current_properties.properties, '{}') <> '{}' as has_properties,
+        identify_activity.first_identified_at is not null as is_identified,
 
         -- timestamps
         -- first sighting, on an event or an identify (least() skips nulls)

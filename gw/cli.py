@@ -393,6 +393,34 @@ def _print_insight(result: object) -> None:
     console.print(table)
 
 
+@app.command()
+def alerts(
+    home: HomeOption = None,
+    limit: Annotated[int, typer.Option(help="How many of the latest alerts to show.")] = 20,
+) -> None:
+    """The latest alerts of the Airflow DAGs (failures, missed deadlines) from alerts/alerts.jsonl."""
+    from gw.alerts import alerts_file, read_alerts
+
+    paths = warehouse_paths(home)
+    recorded = read_alerts(paths)
+    if not recorded:
+        console.print(f"no alerts in {alerts_file(paths)}")
+        return
+    table = Table(title=f"latest alerts ({len(recorded)} in {alerts_file(paths)})")
+    for column in ("when (UTC)", "kind", "severity", "where", "message"):
+        table.add_column(column)
+    for alert in recorded[-limit:]:
+        where = ".".join(str(part) for part in (alert.get("dag_id"), alert.get("task_id")) if part)
+        table.add_row(
+            str(alert.get("at")),
+            str(alert.get("kind")),
+            str(alert.get("severity")),
+            where,
+            str(alert.get("message") or "").strip().splitlines()[0][:200] if alert.get("message") else "",
+        )
+    console.print(table)
+
+
 def main() -> None:
     """Entry point for ``python -m gw``."""
     app(sys.argv[1:])

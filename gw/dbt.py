@@ -74,6 +74,7 @@ def run_dbt(
     project's ``target/``). Raises :class:`DbtError` naming the failing nodes when ``check`` is set.
     """
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    compile_insights()
     target = target_path or (DBT_PROJECT_DIR / "target")
     args = [
         dbt_executable(),
@@ -117,12 +118,17 @@ def run_dbt(
 
 
 def manifest_is_stale() -> bool:
-    """Whether ``target/manifest.json`` is missing or older than any project source file."""
+    """Whether ``target/manifest.json`` is missing or older than any project source file (or insight file)."""
+    from gw.insights.compile import insights_dir
+
     if not MANIFEST_PATH.exists():
         return True
     built = MANIFEST_PATH.stat().st_mtime
-    for folder in ("models", "macros", "seeds", "data-tests", "analyses", "insights"):
-        for path in (DBT_PROJECT_DIR / folder).rglob("*"):
+    folders = [
+        DBT_PROJECT_DIR / f for f in ("models", "macros", "seeds", "data-tests", "analyses", "insights")
+    ]
+    for folder in [*folders, insights_dir()]:
+        for path in folder.rglob("*"):
             if path.is_file() and path.stat().st_mtime > built:
                 return True
     return any(
@@ -131,7 +137,26 @@ def manifest_is_stale() -> bool:
 
 
 def ensure_manifest(paths: WarehousePaths) -> Path:
-    """Parse the project when its manifest is stale; Cosmos renders the DAG from this manifest."""
+    """Parse the project when its manifest is stale; Cosmos renders the DAG from this manifest.
+
+    The insight files are compiled into their generated macro first (a changed insight makes the
+    manifest stale).
+    """
+    compile_insights()
     if manifest_is_stale():
         run_dbt(paths, ["parse"])
     return MANIFEST_PATH
+
+
+def compile_insights() -> bool:
+    """Regenerate ``macros/generated/gw_insight_definitions.sql`` from the insight files.
+
+    Writes only when the content changes; returns whether it wrote. An invalid insight file raises
+    :class:`DbtError` naming the file and the field.
+    """
+    from gw.insights.compile import InsightError, write_macro
+
+    try:
+        return write_macro()
+    except InsightError as exc:
+        raise DbtError(f"invalid insight definitions:\n{exc}") from exc

@@ -315,6 +315,26 @@
     list_value({{ items | join(', ') }})
 {%- endmacro %}
 
+{#- The value of `value_column` on the row with the smallest `order_column` in the group (an
+    aggregate; rows whose value is null are skipped). The counterpart of gw_arg_max. -#}
+{% macro gw_arg_min(value_column, order_column) -%}
+    {{ return(adapter.dispatch('gw_arg_min', 'group_warehouse')(value_column, order_column)) }}
+{%- endmacro %}
+
+{% macro default__gw_arg_min(value_column, order_column) -%}
+    arg_min({{ value_column }}, {{ order_column }})
+{%- endmacro %}
+
+{#- A composite ordering key from SQL expressions, compared left to right (for gw_arg_min /
+    gw_arg_max over several columns). -#}
+{% macro gw_ordering_key(items) -%}
+    {{ return(adapter.dispatch('gw_ordering_key', 'group_warehouse')(items)) }}
+{%- endmacro %}
+
+{% macro default__gw_ordering_key(items) -%}
+    row({{ items | join(', ') }})
+{%- endmacro %}
+
 {#- The element at a 1-based position of an array; null past its end. -#}
 {% macro gw_array_element(array_value, position) -%}
     {{ return(adapter.dispatch('gw_array_element', 'group_warehouse')(array_value, position)) }}
@@ -334,7 +354,7 @@
 {%- endmacro %}
 
 {#- The exact median of a numeric column (an aggregate; the mean of the two middle values when
-    their number is even, as ClickHouse's `median` that PostHog uses). -#}
+    their number is even — what PostHog's ClickHouse `median` gives, exactly up to 8192 values). -#}
 {% macro gw_median(numeric_value) -%}
     {{ return(adapter.dispatch('gw_median', 'group_warehouse')(numeric_value)) }}
 {%- endmacro %}

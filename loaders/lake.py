@@ -80,6 +80,27 @@ PROJECTS_SCHEMA = pa.schema(
 )
 
 _PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+#: Event files: dictionary-encode and keep min/max statistics only for the columns where they pay
+#: (low cardinality, or filtered on); long JSON texts would spend most of the write time on a
+#: dictionary that overflows and on statistics nobody prunes by.
+_EVENT_PARQUET_OPTIONS: dict[str, Any] = {
+    **_PARQUET_OPTIONS,
+    "use_dictionary": ["event", "received_at", "source_hash", "source_name", "loaded_at", "group_type"],
+    "write_statistics": [
+        "event_uuid",
+        "event",
+        "distinct_id",
+        "timestamp",
+        "sent_at",
+        "received_at",
+        "group_type",
+        "group_key",
+        "source_hash",
+        "source_name",
+        "source_row",
+        "loaded_at",
+    ],
+}
 
 
 class LakeWriteError(RuntimeError):
@@ -194,9 +215,12 @@ def _strings(values: list[bytes] | list[bytes | None]) -> pa.Array:
     return pa.array(values, type=pa.binary()).cast(pa.string())
 
 
-def epoch_to_timestamps(seconds: list[float] | list[float | None]) -> pa.Array:
-    """Float epoch seconds → ``timestamp[us]`` (naive UTC), rounded to the microsecond."""
-    micros = pc.round(pc.multiply(pa.array(seconds, type=pa.float64()), 1e6))
+def epoch_to_timestamps(seconds: list[float] | list[float | None] | pa.Array) -> pa.Array:
+    """Float epoch seconds → ``timestamp[us]`` (naive UTC), rounded to the microsecond (half
+    to even).  Both landing paths (:mod:`loaders.normalize` and :mod:`loaders.bulk`) go through
+    here, so the same double gives the same timestamp."""
+    doubles = seconds if isinstance(seconds, pa.Array) else pa.array(seconds, type=pa.float64())
+    micros = pc.round(pc.multiply(doubles, 1e6))
     return pc.cast(micros, pa.int64()).view(_TS)
 
 
@@ -233,14 +257,17 @@ _DAY_BIAS = 2**31
 _EPOCH_DATE = date(1970, 1, 1)
 
 
-def split_partitions(table: pa.Table, project_ids: list[int]) -> list[tuple[tuple[int, date], pa.Table]]:
+def split_partitions(
+    table: pa.Table, project_ids: list[int] | pa.Array
+) -> list[tuple[tuple[int, date], pa.Table]]:
     """``table`` cut into ``((project_id, event_date), rows)`` pieces, keys ascending, rows in
     their original order within a piece."""
     dates = pc.cast(table.column("timestamp"), pa.date32())
     days = pc.cast(
         pa.chunked_array([chunk.view(pa.int32()) for chunk in dates.chunks], pa.int32()), pa.int64()
     )
-    keys = pc.add(pc.shift_left(pa.array(project_ids, type=pa.int64()), 32), pc.add(days, _DAY_BIAS))
+    ids = project_ids if isinstance(project_ids, pa.Array) else pa.array(project_ids, type=pa.int64())
+    keys = pc.add(pc.shift_left(ids, 32), pc.add(days, _DAY_BIAS))
     unique = pc.unique(keys)
 
     def decode(key: int) -> tuple[int, date]:
@@ -248,6 +275,8 @@ def split_partitions(table: pa.Table, project_ids: list[int]) -> list[tuple[tupl
 
     if len(unique) == 1:
         return [(decode(unique[0].as_py()), table)]
+    if len(unique) <= 8:  # a few partitions: one filter each is cheaper than sorting every row
+        return [(decode(key), table.filter(pc.equal(keys, key))) for key in sorted(unique.to_pylist())]
     order = pc.sort_indices(keys)  # stable: rows keep their order within a key
     ordered_keys = keys.take(order)
     ordered = table.take(order)
@@ -395,7 +424,15 @@ class FileStage:
         self.io.submit(self._append_now, table, rows.project_id)
         self.events += len(rows)
 
-    def _append_now(self, table: pa.Table, project_ids: list[int]) -> None:
+    def write_table(self, table: pa.Table, project_ids: pa.Array) -> None:
+        """Append a table already in :data:`EVENT_SCHEMA` (built by :mod:`loaders.bulk`), with
+        the project id of every row."""
+        if not table.num_rows:
+            return
+        self.io.submit(self._append_now, table, project_ids)
+        self.events += table.num_rows
+
+    def _append_now(self, table: pa.Table, project_ids: list[int] | pa.Array) -> None:
         if self._aborted:
             return
         for key, piece in split_partitions(table, project_ids):
@@ -403,7 +440,7 @@ class FileStage:
             with _writing(path):
                 writer = self._writers.get(key)
                 if writer is None:
-                    writer = pq.ParquetWriter(path, EVENT_SCHEMA, **_PARQUET_OPTIONS)
+                    writer = pq.ParquetWriter(path, EVENT_SCHEMA, **_EVENT_PARQUET_OPTIONS)
                     self._writers[key] = writer
                 writer.write_table(piece, row_group_size=1024 * 1024)
 

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from gw.config import ProjectsConfig, WarehousePaths
-from loaders.decode import CHUNK_ITEMS, FileRejected, Segment, decode_file
+from loaders import bulk
+from loaders.decode import CHUNK_ITEMS, FileRejected, Segment, body_context, decode_file
 from loaders.lake import (
     FileStage,
     LakeIO,
@@ -205,11 +206,37 @@ def _land_one(
     source: _Source,
     sidecar: Sidecar | None,
     loaded_at: datetime,
+    *,
+    bulk_threads: int = 1,
 ) -> _Ready:
     """Decode and normalise one file on this thread, queueing its Parquet writes on the I/O
-    thread; the caller commits it (with others) through :func:`_commit_group`."""
+    thread; the caller commits it (with others) through :func:`_commit_group`.
+
+    NDJSON exports go through :mod:`loaders.bulk` (DuckDB) when it can take them, with the
+    same result; anything it cannot take lands through the per-event path below."""
     stage = FileStage(io, paths.lake, source.hash, source.name, source.received_at, loaded_at)
     quarantine = QuarantineWriter(io, paths.quarantine, source.hash, source.name, loaded_at)
+    if bulk.candidate(source.path, source.size, body_context(sidecar)):
+        try:
+            bulk.land_file(
+                source.path,
+                stage=stage,
+                quarantine=quarantine,
+                resolver=resolver,
+                received_at=source.received_at,
+                loaded_at=loaded_at,
+                threads=bulk_threads,
+            )
+            return _Ready(source, stage, quarantine, _FileOutcome(stage.events, dict(quarantine.by_reason)))
+        except bulk.BulkFallback as exc:
+            log.info("%s: landing event by event (%s)", source.name, exc)
+            stage.abort()
+            quarantine.discard()
+            stage = FileStage(io, paths.lake, source.hash, source.name, source.received_at, loaded_at)
+        except BaseException:
+            stage.abort()
+            quarantine.discard()
+            raise
     rows = EventRows()
     rejected = QuarantineRows()
     next_row = 0
@@ -403,12 +430,22 @@ class _Landing:
         self.in_flight: deque[tuple[_Source, Sidecar | None, Future[_Staged]]] = deque()
         self.pool_broken = False
         self.max_in_flight = 2
+        self.bulk_threads = 1
+        """DuckDB threads of the bulk path when files are landed in this process."""
 
     # -- per file -------------------------------------------------------------------------
 
     def land_here(self, source: _Source, sidecar: Sidecar | None) -> None:
         try:
-            ready = _land_one(self.io, self.paths, self.resolver, source, sidecar, self.loaded_at)
+            ready = _land_one(
+                self.io,
+                self.paths,
+                self.resolver,
+                source,
+                sidecar,
+                self.loaded_at,
+                bulk_threads=self.bulk_threads,
+            )
         except LakeWriteError:
             raise
         except Exception as exc:
@@ -537,6 +574,7 @@ def land_inbox(
     pool = _start_pool(workers)  # before any thread of ours starts
     landing = _Landing(paths, ProjectResolver(projects), loaded_at)
     landing.max_in_flight = 2 * workers
+    landing.bulk_threads = 1
     report = landing.report
     landed_this_run: set[str] = set()
     try:

@@ -37,6 +37,11 @@ lint: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+## Benchmarks: our pipeline vs DuckDB read_json and chdb on the same data (SIZE=small|medium|full).
+SIZE ?= full
+bench: $(STAMP)
+	$(BIN)/gw bench --size $(SIZE)
+
 ## Re-pin requirements.lock after changing pyproject.toml (names, versions and hashes only).
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock

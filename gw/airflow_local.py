@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 from gw.config import REPO_ROOT, WarehousePaths
 
@@ -69,7 +70,7 @@ def run_dag(paths: WarehousePaths, dag_id: str, logical_date: date) -> DagRunOut
         migrate = subprocess.run(
             [airflow_executable(), "db", "migrate"], env=env, stdout=log_file, stderr=subprocess.STDOUT
         )
-        if migrate.returncode != 0:
+        if migrate.returncode != 0 or not ensure_pool(env, log_file):
             return DagRunOutcome(dag_id, logical_date, False, log_path)
         completed = subprocess.run(
             [airflow_executable(), "dags", "test", dag_id, logical_date.isoformat()],
@@ -79,6 +80,29 @@ def run_dag(paths: WarehousePaths, dag_id: str, logical_date: date) -> DagRunOut
         )
     succeeded = completed.returncode == 0 and _all_tasks_succeeded(log_path)
     return DagRunOutcome(dag_id, logical_date, succeeded, log_path)
+
+
+def ensure_pool(env: dict[str, str], log_file: IO[str] | None = None) -> bool:
+    """Create (or reset to one slot) the pool that serialises the warehouse's writers.
+
+    Idempotent: ``airflow pools set`` creates the pool or updates it in place. Returns success.
+    """
+    from gw.orchestration import WAREHOUSE_POOL, WAREHOUSE_POOL_DESCRIPTION, WAREHOUSE_POOL_SLOTS
+
+    completed = subprocess.run(
+        [
+            airflow_executable(),
+            "pools",
+            "set",
+            WAREHOUSE_POOL,
+            str(WAREHOUSE_POOL_SLOTS),
+            WAREHOUSE_POOL_DESCRIPTION,
+        ],
+        env=env,
+        stdout=log_file if log_file is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    return completed.returncode == 0
 
 
 def _all_tasks_succeeded(log_path: Path) -> bool:

@@ -53,4 +53,19 @@ def airflow_db(session_dir: Path, dbt_manifest: Path) -> Path:
     """A migrated Airflow metadata DB (SQLite) under the session folder, and a fresh dbt manifest."""
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=dict(os.environ))
+    _create_warehouse_pool()
     return session_dir / "airflow"
+
+
+def _create_warehouse_pool() -> None:
+    """The one-slot pool the DAGs' writers run in (what ``airflow pools set`` does, in-process)."""
+    from airflow.models.pool import Pool
+
+    from gw.orchestration import WAREHOUSE_POOL, WAREHOUSE_POOL_DESCRIPTION, WAREHOUSE_POOL_SLOTS
+
+    Pool.create_or_update_pool(
+        WAREHOUSE_POOL,
+        slots=WAREHOUSE_POOL_SLOTS,
+        description=WAREHOUSE_POOL_DESCRIPTION,
+        include_deferred=False,
+    )

@@ -44,7 +44,7 @@ bench: $(STAMP)
 
 ## Re-pin requirements.lock after changing pyproject.toml (names, versions and hashes only).
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf warehouse dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

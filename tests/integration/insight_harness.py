@@ -9,6 +9,7 @@ target folder. Readers turn the marts into the shapes of :mod:`tests.oracle.insi
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,6 +28,60 @@ from gw.insights.compile import compile_definitions
 #: The insight marts and their ancestors.
 INSIGHT_MODELS = ["+path:models/marts/insights"]
 LOADED_AT = datetime(2030, 1, 1)
+
+
+class EventLog:
+    """Truth events written one call each; landing order is the order of the calls.
+
+    Uuids count up from 100,001 in call order; ``uuid_number`` picks one (below 100,000) when a test
+    needs to control how ties between equal timestamps are broken.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[TruthEvent] = []
+        self._numbers = itertools.count(1)
+
+    def add(
+        self,
+        project_id: int,
+        at: str | datetime,
+        event: str,
+        distinct_id: str,
+        groups: dict[str, str] | None = None,
+        properties: dict[str, Any] | None = None,
+        person_set: dict[str, Any] | None = None,
+        uuid_number: int | None = None,
+    ) -> None:
+        """Append one event at ``at`` (naive ISO text is UTC)."""
+        number = next(self._numbers)
+        moment = at if isinstance(at, datetime) else datetime.fromisoformat(at).replace(tzinfo=UTC)
+        self.events.append(
+            TruthEvent(
+                uuid=f"00000000-0000-4000-8000-{uuid_number or 100_000 + number:012d}",
+                project_id=project_id,
+                event=event,
+                distinct_id=distinct_id,
+                timestamp=moment,
+                properties={**(properties or {}), **({"$groups": groups} if groups else {})},
+                groups=groups or {},
+                person_set=person_set,
+                person_set_once=None,
+                group_type=None,
+                group_key=None,
+                group_set=None,
+                source_name=f"{number // 100:04d}.json",
+                source_row=number % 100,
+            )
+        )
+
+    def identify_group(
+        self, project_id: int, at: str, group_type: str, key: str, group_set: dict[str, Any]
+    ) -> None:
+        """Append a ``$groupidentify`` of ``group_type``/``key`` setting ``group_set``."""
+        self.add(project_id, at, "$groupidentify", f"${group_type}_{key}")
+        event = self.events[-1]
+        event.properties = {"$group_type": group_type, "$group_key": key, "$group_set": group_set}
+        event.group_type, event.group_key, event.group_set = group_type, key, group_set
 
 
 def write_lake(home: Path, timezones: dict[int, str], events: list[TruthEvent]) -> WarehousePaths:

@@ -14,7 +14,6 @@ checks many funnels × many event sets:
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +28,7 @@ from hypothesis import strategies as st
 from gw.generator import TruthEvent
 from gw.insights.funnel_results import funnel_results
 from tests.integration.funnel_cases import FUNNELS, RUN_DATE
-from tests.integration.insight_harness import Marts, build_insight_marts, write_lake
+from tests.integration.insight_harness import EventLog, Marts, build_insight_marts, write_lake
 from tests.oracle.funnels import FunnelActor, FunnelAnswer, FunnelStep, funnel
 from tests.oracle.insight_world import world_from_truth
 from tests.oracle.insights import OracleWorld, query_of
@@ -43,52 +42,6 @@ TIMEZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]
 # ------------------------------------------------------------------------------------------------
 # Events and reading the marts
 # ------------------------------------------------------------------------------------------------
-class Events:
-    """Truth events, one call each; landing order is call order, uuids can be chosen for ties."""
-
-    def __init__(self) -> None:
-        self.events: list[TruthEvent] = []
-        self._numbers = itertools.count(1)
-
-    def add(
-        self,
-        project_id: int,
-        at: str | datetime,
-        event: str,
-        distinct_id: str,
-        groups: dict[str, str] | None = None,
-        properties: dict[str, Any] | None = None,
-        person_set: dict[str, Any] | None = None,
-        uuid_number: int | None = None,
-    ) -> None:
-        number = next(self._numbers)
-        moment = at if isinstance(at, datetime) else datetime.fromisoformat(at).replace(tzinfo=UTC)
-        self.events.append(
-            TruthEvent(
-                uuid=f"00000000-0000-4000-8000-{uuid_number or 100_000 + number:012d}",
-                project_id=project_id,
-                event=event,
-                distinct_id=distinct_id,
-                timestamp=moment,
-                properties={**(properties or {}), **({"$groups": groups} if groups else {})},
-                groups=groups or {},
-                person_set=person_set,
-                person_set_once=None,
-                group_type=None,
-                group_key=None,
-                group_set=None,
-                source_name=f"{number // 100:04d}.json",
-                source_row=number % 100,
-            )
-        )
-
-    def identify_group(
-        self, project_id: int, at: str, group_type: str, key: str, group_set: dict[str, Any]
-    ) -> None:
-        self.add(project_id, at, "$groupidentify", f"${group_type}_{key}")
-        event = self.events[-1]
-        event.properties = {"$group_type": group_type, "$group_key": key, "$group_set": group_set}
-        event.group_type, event.group_key, event.group_set = group_type, key, group_set
 
 
 def read_funnel(marts: Marts, insight_id: str, project_id: int) -> FunnelAnswer:
@@ -150,7 +103,7 @@ def at(text: str) -> datetime:
 # World 1: hand-written stories
 # ------------------------------------------------------------------------------------------------
 def story_events() -> list[TruthEvent]:
-    log = Events()
+    log = EventLog()
     company = "company"
     # -- project 1 (UTC): persons and companies, one story each ---------------------------------
     # the window's end is inclusive, to the microsecond (window_hour_ab: 1 hour)
@@ -508,7 +461,7 @@ def project_events(draw: st.DrawFn, project_id: int) -> list[dict[str, Any]]:
 
 
 def _truth(rows: list[dict[str, Any]]) -> list[TruthEvent]:
-    log = Events()
+    log = EventLog()
     for row in rows:
         if "identify" in row:
             key, industry = row["identify"]

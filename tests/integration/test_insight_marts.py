@@ -13,7 +13,6 @@ Three worlds, each built with one dbt run of the insight marts:
 
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 from collections.abc import Iterator
@@ -37,7 +36,13 @@ from tests.integration.insight_cases import (
     TIMEZONES,
     TRENDS,
 )
-from tests.integration.insight_harness import Marts, build_insight_marts, insight_mart_digests, write_lake
+from tests.integration.insight_harness import (
+    EventLog,
+    Marts,
+    build_insight_marts,
+    insight_mart_digests,
+    write_lake,
+)
 from tests.oracle.insight_world import world_from_truth
 from tests.oracle.insights import (
     BREAKDOWN_NULL,
@@ -97,50 +102,6 @@ def check_insight(
 # ------------------------------------------------------------------------------------------------
 # World 1: hand-written edge cases
 # ------------------------------------------------------------------------------------------------
-class EventLog:
-    """Truth events written one call each; landing order is the order of the calls."""
-
-    def __init__(self) -> None:
-        self.events: list[TruthEvent] = []
-        self._numbers = itertools.count(1)
-
-    def add(
-        self,
-        project_id: int,
-        at: str,
-        event: str,
-        distinct_id: str,
-        groups: dict[str, str] | None = None,
-        properties: dict[str, Any] | None = None,
-        person_set: dict[str, Any] | None = None,
-    ) -> None:
-        number = next(self._numbers)
-        self.events.append(
-            TruthEvent(
-                uuid=f"00000000-0000-4000-8000-{number:012d}",
-                project_id=project_id,
-                event=event,
-                distinct_id=distinct_id,
-                timestamp=datetime.fromisoformat(at).replace(tzinfo=UTC),
-                properties={**(properties or {}), **({"$groups": groups} if groups else {})},
-                groups=groups or {},
-                person_set=person_set,
-                person_set_once=None,
-                group_type=None,
-                group_key=None,
-                group_set=None,
-                source_name=f"{number // 100:04d}.json",
-                source_row=number % 100,
-            )
-        )
-
-    def identify_group(
-        self, project_id: int, at: str, group_type: str, key: str, group_set: dict[str, Any]
-    ) -> None:
-        self.add(project_id, at, "$groupidentify", f"${group_type}_{key}")
-        event = self.events[-1]
-        event.properties = {"$group_type": group_type, "$group_key": key, "$group_set": group_set}
-        event.group_type, event.group_key, event.group_set = group_type, key, group_set
 
 
 def edge_case_events() -> list[TruthEvent]:

@@ -6,6 +6,7 @@ import pendulum
 from airflow.sdk import Param, dag
 
 from dags.common import DEFAULT_ARGS, LANDED_EVENTS, dbt_task_group, deadline_alert
+from dags.report_tasks import report_and_docs
 from dags.tasks import audit_marts, check_build_inputs, publish_marts_for_run
 
 DOC_MD = """
@@ -17,7 +18,10 @@ the build reads (landed files, event rows) and skips the run while the lake is e
 `dbt_build` is the dbt project rendered by Cosmos from the prebuilt manifest (one `dbt build` per
 node, tests included); `audit_marts` logs the rows built per mart and runs the GX suites;
 `publish_marts` copies the audited marts to `$WAREHOUSE_HOME/published/warehouse.duckdb` (atomic
-replace: a failed audit leaves the last good publish in place).
+replace: a failed audit leaves the last good publish in place). After the publish,
+`write_insight_report` writes the HTML report of every declared insight
+(`$WAREHOUSE_HOME/reports/insights/<run id>.html` and `latest.html`) and `generate_dbt_docs` the dbt
+docs with the build's catalog (`$WAREHOUSE_HOME/reports/dbt-docs/`).
 
 Every task that opens the DuckDB build file runs in the one-slot pool `gw_warehouse` (DuckDB allows
 one writing process per file), so parallel-capable dbt nodes never meet on the file lock, under any
@@ -43,10 +47,11 @@ raise an alert (`$WAREHOUSE_HOME/alerts/`, and `GW_ALERT_WEBHOOK_URL` when set).
     deadline=deadline_alert("gw_build", "GW_BUILD_DEADLINE_MINUTES", 60),
 )
 def gw_build() -> None:
-    """Check inputs → dbt → audit → publish."""
+    """Check inputs → dbt → audit → publish → report and docs."""
     inputs = check_build_inputs()
     dbt = dbt_task_group(full_refresh="{{ params.full_refresh }}")
-    inputs >> dbt >> audit_marts() >> publish_marts_for_run(inputs)
+    published = inputs >> dbt >> audit_marts() >> publish_marts_for_run(inputs)
+    published >> report_and_docs()
 
 
 gw_build()

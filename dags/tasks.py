@@ -47,10 +47,30 @@ def check_build_inputs() -> dict[str, Any]:
     return {"watermark": inputs.watermark, "lake_files": inputs.lake_files, "lake_events": inputs.lake_events}
 
 
+def record_dbt_group_build(paths: Any, context: Any, marts: dict[str, int]) -> None:
+    """Record the build the Cosmos ``dbt_build`` group just finished (``state/last_build.json``,
+    shown by ``gw status``) with the run's date, whether it was a full refresh and which DAG run
+    built it. Called by ``audit_marts``, the first task after the group."""
+    from gw.pipeline import record_build
+
+    dag_run = context.get("dag_run")
+    moment = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
+    params = context.get("params") or {}
+    record_build(
+        paths,
+        run_date=moment.strftime("%Y-%m-%d") if moment is not None else None,
+        nodes=f"built by Airflow (Cosmos task group), {len(marts)} marts",
+        full_refresh=str(params.get("full_refresh", False)).lower() == "true",
+        by=f"airflow {getattr(dag_run, 'dag_id', '?')} {getattr(dag_run, 'run_id', '?')}",
+    )
+
+
 @task(pool=WAREHOUSE_POOL)
 def audit_marts() -> dict[str, Any]:
-    """Log the rows built per mart, then run the GX suites on the build file; a failing audit
-    fails at once (no retry: the data, not the machine, is wrong) and nothing is published."""
+    """Record the build the dbt group finished and log the rows built per mart, then run the GX
+    suites on the build file; a failing audit fails at once (no retry: the data, not the machine,
+    is wrong) and nothing is published."""
+    from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowFailException
 
     from expectations import AuditFailed
@@ -60,6 +80,7 @@ def audit_marts() -> dict[str, Any]:
 
     paths = warehouse_paths()
     counts = table_row_counts(paths.build_db)
+    record_dbt_group_build(paths, get_current_context(), counts)
     for name, rows in counts.items():
         print(f"built {name}: rows={rows}")
     try:
@@ -75,7 +96,7 @@ def publish_marts(inputs: dict[str, Any] | None = None, run_date: str | None = N
     """Copy the audited marts to the published file (atomic replace) and record what was read."""
     from gw.config import warehouse_paths
     from gw.orchestration import lake_watermark, record_built
-    from gw.pipeline import publish, record_state
+    from gw.pipeline import publish
 
     paths = warehouse_paths()
     result = publish(paths)
@@ -83,11 +104,6 @@ def publish_marts(inputs: dict[str, Any] | None = None, run_date: str | None = N
         print(f"published marts.{name}: rows={rows}")
     watermark = (inputs or {}).get("watermark") or lake_watermark(paths)
     record_built(paths, watermark, run_date)
-    record_state(
-        paths,
-        "build",
-        {"run_date": run_date, "nodes": f"built by Airflow (Cosmos), {len(result.tables)} marts"},
-    )
     return dict(result.tables)
 
 

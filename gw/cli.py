@@ -87,12 +87,25 @@ def land(
 ) -> None:
     """Land new inbox files into the lake exactly once; bad events go to quarantine with a reason."""
     from gw.pipeline import land as land_step
+    from loaders.lake import LakeWriteError
 
     paths = warehouse_paths(home)
     try:
         report = land_step(paths, inbox=inbox)
     except FileNotFoundError as exc:
         _fail(str(exc), "run `gw demo` once, or write projects.yml as the README shows")
+    except (LakeWriteError, OSError) as exc:
+        # A full disk or an unwritable folder: one clear line naming the path, no traceback.
+        # Nothing is lost: a file is landed whole (manifest) or stays in the inbox.
+        what = f"{type(exc).__name__}: {exc}"  # e.g. LakeWriteError: cannot write <path>: [Errno 28] …
+        errors = Console(stderr=True)
+        errors.print(f"[bold red]error:[/] {what}", soft_wrap=True, highlight=False)
+        errors.print(
+            "[yellow]next:[/] free space or fix permissions there, then run `gw land` again "
+            "(files not landed are still in the inbox)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2) from None
     console.print(report.summary())
 
 

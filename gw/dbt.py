@@ -17,7 +17,10 @@ from pathlib import Path
 from gw.config import REPO_ROOT, WarehousePaths
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+#: The project's own target: only ``dbt parse`` writes here (the manifest Cosmos renders the DAGs
+#: from); builds write their artifacts under their warehouse home (:func:`warehouse_target_path`).
+PROJECT_TARGET_PATH = DBT_PROJECT_DIR / "target"
+MANIFEST_PATH = PROJECT_TARGET_PATH / "manifest.json"
 PROFILE_NAME = "group_warehouse"
 
 
@@ -60,6 +63,17 @@ def dbt_env(paths: WarehousePaths, extra: Mapping[str, str] | None = None) -> di
     return env
 
 
+def warehouse_target_path(paths: WarehousePaths) -> Path:
+    """Where builds of one warehouse write dbt's artifacts (``<home>/dbt/target``): two
+    warehouses, or a build and a ``dbt parse`` of the project, never share a target folder."""
+    return paths.home / "dbt" / "target"
+
+
+def warehouse_log_path(paths: WarehousePaths) -> Path:
+    """Where builds of one warehouse write dbt's log (``<home>/dbt/logs``)."""
+    return paths.home / "dbt" / "logs"
+
+
 def run_dbt(
     paths: WarehousePaths,
     command: Sequence[str],
@@ -71,11 +85,13 @@ def run_dbt(
     """Run ``dbt <command>`` on the project against ``paths``' build database.
 
     ``dbt_vars`` become ``--vars``; ``target_path`` isolates the run's artifacts (defaults to the
-    project's ``target/``). Raises :class:`DbtError` naming the failing nodes when ``check`` is set.
+    warehouse's own ``<home>/dbt/target``, see :func:`warehouse_target_path`; the log goes to
+    ``<home>/dbt/logs`` unless ``DBT_LOG_PATH`` says otherwise). Raises :class:`DbtError` naming
+    the failing nodes when ``check`` is set.
     """
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
     compile_insights()
-    target = target_path or (DBT_PROJECT_DIR / "target")
+    target = target_path or warehouse_target_path(paths)
     args = [
         dbt_executable(),
         *command,
@@ -86,6 +102,8 @@ def run_dbt(
         "--target-path",
         str(target),
     ]
+    if not os.environ.get("DBT_LOG_PATH"):
+        args += ["--log-path", str(warehouse_log_path(paths))]
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
     completed = subprocess.run(
@@ -144,7 +162,7 @@ def ensure_manifest(paths: WarehousePaths) -> Path:
     """
     compile_insights()
     if manifest_is_stale():
-        run_dbt(paths, ["parse"])
+        run_dbt(paths, ["parse"], target_path=PROJECT_TARGET_PATH)
     return MANIFEST_PATH
 
 

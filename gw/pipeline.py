@@ -69,8 +69,33 @@ def build(paths: WarehousePaths, *, run_date: date | None = None, full_refresh: 
     command = ["build"] + (["--full-refresh"] if full_refresh else [])
     chosen_date = run_date or datetime.now(UTC).date()
     result = run_dbt(paths, command, dbt_vars={"run_date": chosen_date.isoformat()})
-    record_state(paths, "build", {"run_date": chosen_date.isoformat(), "nodes": result.counts()})
+    record_build(
+        paths,
+        run_date=chosen_date.isoformat(),
+        nodes=result.counts(),
+        full_refresh=full_refresh,
+        by="gw build",
+    )
     return result
+
+
+def record_build(
+    paths: WarehousePaths,
+    *,
+    run_date: str | None,
+    nodes: dict[str, int] | str,
+    full_refresh: bool = False,
+    by: str = "gw build",
+) -> Path:
+    """Record a finished dbt build (``state/last_build.json``, what ``gw status`` shows).
+
+    Called by ``gw build`` with dbt's node counts and by the DAGs' first task after their Cosmos
+    dbt group (``audit_marts``), which records what the group built, so a build run by Airflow
+    shows in ``gw status`` like one run from the terminal.
+    """
+    return record_state(
+        paths, "build", {"run_date": run_date, "nodes": nodes, "full_refresh": bool(full_refresh), "by": by}
+    )
 
 
 def audit(paths: WarehousePaths) -> Any:

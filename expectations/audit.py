@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from expectations.checks import Check, Suite
+from expectations.checks import Check, Query, Suite, render
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,16 @@ def _validate(context: Any, suite: Suite, check: Check, frame: Any) -> list[Expe
     return outcomes
 
 
+def _sample(connection: duckdb.DuckDBPyConnection, sample_query: Query) -> list[dict[str, Any]]:
+    """Up to ten offending rows of a failed check (a failing sample query is reported, not raised)."""
+    try:
+        sample = connection.sql(render(sample_query, connection)).df().head(10)
+    except duckdb.Error as exc:
+        return [{"sample_query_failed": str(exc).splitlines()[0]}]
+    loaded: list[dict[str, Any]] = json.loads(sample.to_json(orient="records", date_format="iso"))
+    return loaded
+
+
 def run_audit(
     database: Path, suites: Sequence[Suite] | None = None, *, gx_root: Path | None = None
 ) -> AuditReport:
@@ -194,7 +204,7 @@ def run_audit(
             for check in suite.checks:
                 key = f"{suite.name}.{check.name}"
                 try:
-                    frame = connection.sql(check.query).df()
+                    frame = connection.sql(render(check.query, connection)).df()
                 except duckdb.Error as exc:
                     outcomes.append(
                         ExpectationOutcome(
@@ -211,8 +221,7 @@ def run_audit(
                 check_outcomes = _validate(context, suite, check, frame)
                 outcomes.extend(check_outcomes)
                 if check.sample_query and not all(o.success for o in check_outcomes):
-                    sample = connection.sql(check.sample_query).df().head(10)
-                    samples[key] = json.loads(sample.to_json(orient="records", date_format="iso"))
+                    samples[key] = _sample(connection, check.sample_query)
     data_docs = None
     if gx_root is not None:
         sites = context.build_data_docs()

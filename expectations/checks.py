@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import duckdb
+
 Level = Literal["fail", "warn"]
+
+#: A check's SQL: a fixed string, or a function that writes it from the build database (for checks
+#: that must look at every mart, whatever marts the build holds). The function only reads.
+Query = str | Callable[[duckdb.DuckDBPyConnection], str]
 
 #: An expectation by GX class name and keyword arguments, e.g.
 #: ``("ExpectColumnValuesToBeBetween", {"column": "n", "max_value": 5})``. Built lazily by the
@@ -24,15 +31,21 @@ class Check:
 
     ``query`` runs against the build DuckDB file and returns the table GX validates with
     ``expectations``; ``sample_query`` returns offending rows for the message when the check fails.
-    A ``warn`` check is reported but never blocks the publish.
+    Either may be a function of the (read-only) connection that returns the SQL. A ``warn`` check
+    is reported but never blocks the publish.
     """
 
     name: str
     description: str
-    query: str
+    query: Query
     expectations: tuple[ExpectationSpec, ...]
-    sample_query: str | None = None
+    sample_query: Query | None = None
     level: Level = "fail"
+
+
+def render(query: Query, connection: duckdb.DuckDBPyConnection) -> str:
+    """The SQL of ``query``: the string itself, or what its function writes for ``connection``."""
+    return query if isinstance(query, str) else query(connection)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""The audit gate and the publish step on small hand-built build files (no dbt needed)."""
+"""The limits suite, the marts suite's date-spine, bound and freshness checks, and the publish step,
+on small hand-built build files (no dbt needed). The suites that need a whole warehouse (property
+behaviour, funnels, trends) and the audit → publish gate run on a dbt-built one:
+tests/unit/test_audit_real_warehouse.py."""
 
 from __future__ import annotations
 
@@ -7,9 +10,34 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations import AuditFailed, run_audit
+from expectations import AuditReport, run_audit
+from expectations.checks import Suite
+from expectations.suites import all_suites
 from gw.config import warehouse_paths
-from gw.pipeline import audit, publish
+from gw.pipeline import publish
+
+#: The checks whose marts the hand-built file holds.
+HAND_BUILT_CHECKS = {
+    "limits": None,  # every check
+    "marts": {"daily_active_groups_spine", "active_groups_within_known_groups", "landed_data_freshness"},
+}
+
+
+def hand_built_suites() -> list[Suite]:
+    """The suites (and checks) a hand-built file can answer, configured from the environment."""
+    chosen = []
+    for suite in all_suites():
+        if suite.name not in HAND_BUILT_CHECKS:
+            continue
+        names = HAND_BUILT_CHECKS[suite.name]
+        checks = tuple(c for c in suite.checks if names is None or c.name in names)
+        chosen.append(Suite(name=suite.name, description=suite.description, checks=checks))
+    return chosen
+
+
+def audit_hand_built(database: Path, gx_root: Path | None = None) -> AuditReport:
+    """The audit of a hand-built file, with the suites it can answer."""
+    return run_audit(database, hand_built_suites(), gx_root=gx_root)
 
 
 def _make_build_db(path: Path, *, group_types: list[tuple[int, str, int]], bridge_keys: list[str]) -> None:
@@ -57,7 +85,7 @@ CLEAN_TYPES = [(1, "company", 0), (1, "team", 1), (2, "company", 0)]
 def test_clean_build_passes_the_audit(tmp_path: Path) -> None:
     database = tmp_path / "build.duckdb"
     _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a", "b"])
-    report = run_audit(database)
+    report = audit_hand_built(database)
     assert report.passed, report.describe()
     assert len(report.outcomes) >= 8
 
@@ -83,7 +111,7 @@ def test_each_violation_fails_the_audit(
 ) -> None:
     database = tmp_path / "build.duckdb"
     _make_build_db(database, group_types=group_types, bridge_keys=bridge_keys)
-    report = run_audit(database)
+    report = audit_hand_built(database)
     assert not report.passed
     assert failing_check in {outcome.check for outcome in report.failures}
     assert failing_check in report.describe()
@@ -125,7 +153,7 @@ def test_each_mart_violation_fails_the_audit(tmp_path: Path, corruption: str, fa
     _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a", "b"])
     with duckdb.connect(str(database)) as connection:
         connection.execute(corruption)
-    report = run_audit(database)
+    report = audit_hand_built(database)
     assert not report.passed
     assert failing_check in {outcome.check for outcome in report.failures}
 
@@ -135,22 +163,20 @@ def test_thresholds_come_from_the_environment(tmp_path: Path, monkeypatch: pytes
     _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a"])
     with duckdb.connect(str(database)) as connection:
         connection.execute("insert into marts.fct_group_type_limit_violations values (2, 'channel', 50)")
-    assert run_audit(database).passed
+    assert audit_hand_built(database).passed
     monkeypatch.setenv("GW_AUDIT_LIMIT_VIOLATION_FAIL_EVENTS", "49")
-    assert [o.check for o in run_audit(database).failures] == ["group_type_limit_violations_fail"]
+    assert [o.check for o in audit_hand_built(database).failures] == ["group_type_limit_violations_fail"]
 
 
-def test_data_docs_are_built_and_name_every_suite(tmp_path: Path) -> None:
-    from expectations.suites import all_suites
-
+def test_data_docs_are_built_and_name_every_check_run(tmp_path: Path) -> None:
     database = tmp_path / "build.duckdb"
     _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a"])
-    report = run_audit(database, gx_root=tmp_path / "gx")
+    report = audit_hand_built(database, gx_root=tmp_path / "gx")
     assert report.data_docs is not None
     index = Path(report.data_docs)
     assert index.name == "index.html" and index.exists()
     html = index.read_text()
-    for suite in all_suites():
+    for suite in hand_built_suites():
         for check in suite.checks:
             assert f"{suite.name}.{check.name}" in html
 
@@ -159,7 +185,7 @@ def test_a_missing_mart_fails_instead_of_being_skipped(tmp_path: Path) -> None:
     database = tmp_path / "build.duckdb"
     with duckdb.connect(str(database)) as connection:
         connection.execute("create schema marts")
-    report = run_audit(database)
+    report = audit_hand_built(database)
     assert not report.passed
     assert {o.expectation for o in report.failures} == {"audit_query_runs"}
 
@@ -169,27 +195,10 @@ def test_limit_violations_warn_without_blocking(tmp_path: Path) -> None:
     _make_build_db(database, group_types=CLEAN_TYPES, bridge_keys=["a"])
     with duckdb.connect(str(database)) as connection:
         connection.execute("insert into marts.fct_group_type_limit_violations values (1, 'channel', 12)")
-    report = run_audit(database)
+    report = audit_hand_built(database)
     assert report.passed
     assert [w.check for w in report.warnings] == ["group_type_limit_violations_warn"]
     assert "channel" in report.describe()
-
-
-def test_failing_audit_keeps_the_previous_publish(tmp_path: Path) -> None:
-    paths = warehouse_paths(tmp_path / "home").ensure()
-    _make_build_db(paths.build_db, group_types=CLEAN_TYPES, bridge_keys=["first"])
-    audit(paths)
-    publish(paths)
-
-    with duckdb.connect(str(paths.build_db)) as connection:
-        connection.execute("update marts.fct_event_groups set group_key = ''")
-    with pytest.raises(AuditFailed) as failure:
-        audit(paths)
-    assert "event_group_keys" in str(failure.value)
-    assert "offending row" in str(failure.value)
-
-    with duckdb.connect(str(paths.published_db), read_only=True) as reader:
-        assert reader.execute("select group_key from marts.fct_event_groups").fetchall() == [("first",)]
 
 
 def test_publish_is_atomic_for_a_reader_holding_the_old_file(tmp_path: Path) -> None:

@@ -407,6 +407,57 @@ def _print_insight(result: object) -> None:
 
 
 @app.command()
+def metrics(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Metrics to query (comma or space separated); none: list them.")
+    ] = None,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option("--group-by", "-g", help="Dimensions, e.g. metric_time__week, group_day__group_type."),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help="MetricFlow filter, e.g. \"{{ Dimension('group__group_type') }} = 'company'\"."),
+    ] = None,
+    order: Annotated[list[str] | None, typer.Option(help="Order by these (prefix - for descending).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+    start_time: Annotated[str | None, typer.Option(help="ISO date: first metric_time shown.")] = None,
+    end_time: Annotated[str | None, typer.Option(help="ISO date: last metric_time shown.")] = None,
+    build_file: Annotated[
+        bool, typer.Option("--build", help="Query the build file instead of the published one.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """The semantic layer's metrics (MetricFlow `mf query`) against the published marts."""
+    from gw.metrics import MetricsError, query_args, run_mf
+
+    paths = warehouse_paths(home)
+    database = paths.build_db if build_file else paths.published_db
+    metric_names = [n for name in names or [] for n in name.split(",") if n]
+    args = (
+        query_args(
+            metric_names,
+            [g for item in group_by or [] for g in item.split(",") if g],
+            where=where or [],
+            order=order or [],
+            limit=limit,
+            start_time=start_time,
+            end_time=end_time,
+        )
+        if metric_names
+        else ["list", "metrics"]
+    )
+    try:
+        run_mf(paths, args, database=database, capture=False)
+    except MetricsError as exc:
+        _fail(
+            str(exc).splitlines()[0],
+            "`gw metrics` without arguments lists the metrics and their dimensions; "
+            "run `gw build` first if the warehouse file is missing",
+        )
+
+
+@app.command()
 def alerts(
     home: HomeOption = None,
     limit: Annotated[int, typer.Option(help="How many of the latest alerts to show.")] = 20,

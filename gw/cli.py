@@ -178,6 +178,8 @@ def print_status(status: object, home: Path) -> None:
     audit_state = status.last.get("audit") or {}
     if audit_state.get("data_docs"):
         console.print(f"audit Data Docs: {audit_state['data_docs']}")
+    for link in _report_links(home):
+        console.print(link, soft_wrap=True)
 
 
 def _describe_step(step: str, state: dict[str, object]) -> str:
@@ -483,6 +485,96 @@ def alerts(
             str(alert.get("message") or "").strip().splitlines()[0][:200] if alert.get("message") else "",
         )
     console.print(table)
+
+
+@app.command()
+def report(
+    home: HomeOption = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="First run `gw build` (dbt build → audit → publish): new insight files show up."
+        ),
+    ] = False,
+    run_date: Annotated[
+        str | None, typer.Option(help="With --rebuild: the logical date (YYYY-MM-DD); default today (UTC).")
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="Name of this run's file (default: the UTC time, e.g. 20261123T175000Z)."),
+    ] = None,
+) -> None:
+    """A static HTML report of every declared insight (charts, funnel drop-offs) from the published marts."""
+    from gw.report import summary_lines, write_report
+
+    paths = warehouse_paths(home)
+    if rebuild:
+        build(home=home, full_refresh=False, run_date=run_date)
+    try:
+        with console.status("writing the insight report…"):
+            written = write_report(paths, run_id=run_id)
+    except FileNotFoundError as exc:
+        _fail(str(exc), "run `gw report --rebuild`, `gw build` or `gw demo` first")
+    except Exception as exc:  # noqa: BLE001 - a publish without insight marts, a locked file…
+        _fail(f"cannot read the insight marts of {paths.published_db}: {exc}", "run `gw report --rebuild`")
+    for line in summary_lines(written):
+        console.print(line, soft_wrap=True)
+    console.print(f"open it: [bold]file://{written.latest}[/]", soft_wrap=True)
+
+
+@app.command()
+def docs(
+    home: HomeOption = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve the docs on localhost after generating them.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of --serve.")] = 8080,
+    host: Annotated[str, typer.Option(help="Interface of --serve (default: localhost only).")] = "127.0.0.1",
+    generate_docs: Annotated[
+        bool, typer.Option("--generate/--no-generate", help="Run `dbt docs generate` first (default).")
+    ] = True,
+) -> None:
+    """dbt docs of the whole project and this warehouse's catalog, in <home>/reports/dbt-docs."""
+    from gw.dbt import DbtError
+    from gw.docs import docs_dir, generate_docs, serve_docs
+
+    paths = warehouse_paths(home)
+    if generate_docs:
+        try:
+            with console.status("dbt docs generate…"):
+                result = generate_docs(paths)
+        except FileNotFoundError as exc:
+            _fail(str(exc), "run `gw build` or `gw demo` first")
+        except DbtError as exc:
+            _fail(
+                str(exc), "if a build is running, wait for it (dbt needs the build file's lock), then retry"
+            )
+        for line in result.describe():
+            console.print(line, soft_wrap=True)
+    if serve:
+        console.print(f"serving {docs_dir(paths)} on http://{host}:{port} (Ctrl+C stops)")
+        try:
+            code = serve_docs(paths, port=port, host=host)
+        except FileNotFoundError as exc:
+            _fail(str(exc), "run `gw docs` without --no-generate")
+        if code:
+            _fail(f"dbt docs serve exited with {code}", f"is port {port} free? try --port {port + 1}")
+
+
+def _report_links(home: Path) -> list[str]:
+    """Where the latest insight report and dbt docs of ``home`` are, for `gw status` and the demo."""
+    from gw.docs import docs_dir
+    from gw.report import latest_report
+
+    paths = warehouse_paths(home)
+    links = []
+    latest = latest_report(paths)
+    if latest is not None:
+        links.append(f"insight report (`gw report`): file://{latest}")
+    docs_index = docs_dir(paths) / "static_index.html"
+    if docs_index.exists():
+        links.append(f"dbt docs (`gw docs --serve`): file://{docs_index}")
+    return links
 
 
 def main() -> None:

@@ -267,7 +267,7 @@ def print_summary(summary: object) -> None:
 @app.command()
 def bench(
     size: Annotated[
-        str, typer.Option(help="Dataset size: small (CI smoke), medium or full (10M events).")
+        str, typer.Option(help="Dataset size: small (CI smoke), medium (1M events) or full (10M events).")
     ] = "full",
     workdir: Annotated[Path, typer.Option(help="Scratch folder for the data and the warehouse home.")] = Path(
         "warehouse-bench"
@@ -275,17 +275,70 @@ def bench(
     output: Annotated[
         Path | None, typer.Option(help="JSON results file (default <workdir>/bench.json).")
     ] = None,
+    memory_limit: Annotated[
+        str, typer.Option(help="DuckDB memory_limit for every step (dbt profile and direct connections).")
+    ] = "3GB",
+    threads: Annotated[int, typer.Option(help="DuckDB threads (and chdb max_threads) for every step.")] = 2,
+    increment: Annotated[
+        int | None,
+        typer.Option(help="Events the incremental run adds (default 0.1 % of the dataset's events)."),
+    ] = None,
+    reuse_data: Annotated[
+        bool, typer.Option(help="Reuse the generated dataset already in the workdir (same size).")
+    ] = False,
+    compare_to: Annotated[
+        Path | None,
+        typer.Option(
+            help="Another run's JSON: report incremental flatness (e.g. medium vs full, same --increment)."
+        ),
+    ] = None,
 ) -> None:
-    """Benchmark landing, dbt build and marts against DuckDB-direct and chdb on the same data."""
-    from gw.bench import SIZES, run_bench
+    """Benchmark landing, dbt build, marts and an incremental run against DuckDB-direct and chdb."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from gw.bench import SIZES, STAGES, EngineSettings, compare_flatness, run_bench
 
     if size not in SIZES:
         _fail(f"unknown size {size!r}", f"choose one of {', '.join(SIZES)}")
-    with console.status("benchmarking…") as spinner:
-        report = run_bench(size, workdir.resolve(), progress=lambda text: spinner.update(f"bench: {text}…"))
-    table = Table(title=f"gw bench --size {size}: {report.events:,} events")
-    for column in ("step", "seconds", "events/s", "peak RSS MB", "vs baseline", "ratio"):
-        table.add_column(column, justify="right" if column not in {"step", "vs baseline"} else "left")
+    other = None
+    if compare_to is not None:
+        if not compare_to.exists():
+            _fail(f"{compare_to} does not exist", "run `gw bench --output FILE` at the other size first")
+        other = json.loads(compare_to.read_text())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+    )
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("bench", total=len(STAGES))
+
+        def advance(text: str) -> None:
+            if text in STAGES:
+                progress.update(
+                    task, completed=STAGES.index(text), description=f"bench --size {size}: {text}"
+                )
+            else:
+                progress.update(task, description=f"bench --size {size}: {text}")
+
+        report = run_bench(
+            size,
+            workdir.resolve(),
+            progress=advance,
+            engine=EngineSettings(memory_limit=memory_limit, threads=threads),
+            increment_events=increment,
+            reuse_data=reuse_data,
+        )
+        progress.update(task, completed=len(STAGES), description=f"bench --size {size}: done")
+    if other is not None:
+        report.flatness = compare_flatness(report.to_dict(), other)
+    table = Table(
+        title=f"gw bench --size {size}: {report.events:,} events "
+        f"(DuckDB memory_limit {memory_limit}, threads {threads})"
+    )
+    for column in ("step", "seconds", "events/s", "peak RSS MB", "vs baseline", "ratio", "note"):
+        table.add_column(column, justify="left" if column in {"step", "vs baseline", "note"} else "right")
     for step in report.steps:
         table.add_row(
             step.name,
@@ -294,6 +347,7 @@ def bench(
             f"{step.peak_rss_mb:,.0f}",
             step.baseline or "",
             f"{step.ratio:.2f}×" if step.ratio is not None else "",
+            step.note,
         )
     console.print(table)
     latency = Table(title="published-mart queries (ms)")
@@ -302,9 +356,22 @@ def bench(
     for label, values in report.query_latency_ms.items():
         latency.add_row(label, f"{values['p50']:.1f}", f"{values['p95']:.1f}")
     console.print(latency)
+    targets = Table(title="targets (issue 9)")
+    for column in ("target", "measured", "met"):
+        targets.add_column(column)
+    for row in report.targets():
+        targets.add_row(row["target"], f"{row['value']:.3g}", "[green]yes[/]" if row["met"] else "[red]no[/]")
+    console.print(targets)
+    if report.flatness is not None:
+        flat = report.flatness
+        console.print(
+            f"incremental flatness: history ×{flat['history_ratio']:.1f} → incremental build "
+            f"×{flat['time_ratio']:.2f} ({flat['incremental_seconds'][0]:.1f} s → {flat['incremental_seconds'][1]:.1f} s)"
+        )
     for check in report.checks:
         console.print(f"[green]✓[/] {check}")
     target = output or workdir / "bench.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report.to_dict(), indent=2, default=str))
     console.print(f"results: {target}")
 

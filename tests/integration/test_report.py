@@ -216,7 +216,11 @@ def test_every_run_writes_its_own_file_and_replaces_latest_and_status_links_it(
 
 def test_gw_report_before_any_publish_says_what_to_run(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [GW, "report", "--home", str(tmp_path)], capture_output=True, text=True, check=False
+        [GW, "report", "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "1000"},  # one line per message, whatever the path's length
     )
     assert completed.returncode == 1
     assert "does not exist" in completed.stdout and "gw report --rebuild" in completed.stdout

@@ -2,8 +2,10 @@
 marts on the next (incremental) build, and that build equals a full refresh of the same lake.
 
 Incremental models select new rows by *load time* (``loaded_at``) with a lookback (var
-``lookback_days``, default 7), never by event time, so an event is counted however late it comes:
-the one here is 8 days late, more than the lookback.
+``incremental_lookback_days``, default 7; docs/incremental.md), never by event time, so an event is
+counted however late it comes: the one here is 8 days late, more than the lookback. The build after
+the landing is incremental (the reference warehouse's tables exist), and its tables are compared
+with a ``--full-refresh`` of a copy.
 """
 
 from __future__ import annotations
@@ -92,6 +94,14 @@ def test_a_late_batch_changes_the_affected_day_and_equals_a_full_refresh(
         f"{LATE_DAY} companies active {active_before} → {active_after}, events {events_before} → {events_after}"
     )
     assert lateness >= 8
+    with duckdb.connect(str(paths.build_db), read_only=True) as build:
+        states = dict(
+            build.execute(
+                "select table_name, comment from duckdb_tables() where table_name in ('fct_events', 'fct_daily_active_groups')"
+            ).fetchall()
+        )
+    # incremental tables: their state names the newest load read, the late batch's
+    assert all(json.loads(state)["loaded_through"] for state in states.values()) and len(states) == 2
     assert (active_after, events_after) == (active_before + 1, events_before + late_events)
     if trends_before:
         assert _insight_tables(paths.published_db, "trend") != trends_before, "the trends did not change"

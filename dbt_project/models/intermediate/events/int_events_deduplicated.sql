@@ -1,10 +1,29 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='gw_replace',
+    unique_key=['project_id', 'event_uuid'],
+    on_schema_change='fail',
+    meta={'incremental': {'fingerprint': ['deletions']}},
+    post_hook="{{ gw_incremental_save_state(this) }}",
+) }}
 -- One row per (project_id, event_uuid): the first landed copy of every event
--- (int_events_first_copies) with the group deletion requests applied (docs/groups.md):
+-- (gw_first_landed_copies) with the group deletion requests applied (docs/groups.md):
 --   * a `$groupidentify` of a deleted group is dropped: it is the group's property history;
 --   * an event that carries a deleted group in `$groups` is detached from it (var
 --     group_deletion_events = 'detach', the default: the type's member is removed from `groups`
 --     and from `properties.$groups`, the event stays) or dropped (= 'remove').
 -- Every model downstream reads its events from here, so a deleted group leaves no trace in them.
+--
+-- Incremental (docs/incremental.md). unique_key: (project_id, event_uuid).
+-- Lookback: re-reads the lake rows LOADED within var incremental_lookback_days (default 7) before
+-- the newest loaded_at of the last build; a copy whose uuid is already stored from an earlier
+-- load is a re-sent duplicate and is skipped, so the first landed copy still wins.
+-- Late-event policy: selection is by load time only, so an event is taken however old its
+-- timestamp is. Deletions: the state's fingerprint covers the deletion requests and
+-- var group_deletion_events; when they change (a deletion, or a request removed again) the run
+-- recomputes every event from the lake and replaces the table (strategy gw_replace).
+-- depends_on: {{ ref('stg_warehouse__group_deletions') }}
+{%- set window = gw_incremental_window(this) %}
 {%- set deletion_mode = var('group_deletion_events') %}
 {%- if deletion_mode not in ('detach', 'remove') %}
     {{ exceptions.raise_compiler_error(
@@ -13,15 +32,53 @@
 {%- endif %}
 with
 
-events as (
+lake_events as (
 
-    select * from {{ ref('int_events_first_copies') }}
+    select * from {{ ref('stg_lake__events') }}
+    {%- if window.filtered %}
+        where loaded_at >= {{ window.cutoff }}
+    {%- endif %}
 
 ),
 
 deletion_matches as (
 
     select * from {{ ref('int_group_deletion_matches') }}
+
+),
+
+first_copies as (
+
+    {{ gw_first_landed_copies('lake_events') }}
+
+),
+
+stored_earlier as (
+
+    -- events whose kept copy was loaded before the window: a copy in the window is a re-send
+    -- (none on a full build)
+    select
+        project_id,
+        event_uuid
+    {%- if window.filtered %}
+        from {{ this }}
+        where loaded_at < {{ window.cutoff }}
+    {%- else %}
+        from first_copies
+        where false
+    {%- endif %}
+
+),
+
+events as (
+
+    select first_copies.*
+    from first_copies
+    left join stored_earlier
+        on
+            first_copies.project_id = stored_earlier.project_id
+            and first_copies.event_uuid = stored_earlier.event_uuid
+    where stored_earlier.event_uuid is null
 
 ),
 

@@ -1,7 +1,26 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='gw_replace',
+    unique_key=['project_id', 'activity_date'],
+    on_schema_change='fail',
+    meta={'incremental': {'fingerprint': ['deletions', 'group_types', 'projects'], 'loaded_at_from': 'fct_events'}},
+    post_hook="{{ gw_incremental_save_state(this) }}",
+) }}
 -- One row per (project, group type index, day in the project's time zone) from the project's
 -- first to its last day with events: how many distinct groups of that type were active (had at
 -- least one event carrying them) and how many events they had. Days without activity are zeros,
 -- so BI tools chart a continuous line.
+--
+-- Incremental (docs/incremental.md): delete+insert by AFFECTED DAY. unique_key: (project_id,
+-- activity_date), coarser than the grain: every row of a recomputed day is replaced.
+-- Affected days: the days of the events LOADED within var incremental_lookback_days before the
+-- newest loaded_at of fct_events at the last build, plus the days the date spine gained (a late
+-- event before the first day, or a day after the last).
+-- Late-event policy: by load time only: an event of any past day recomputes that day.
+-- Deletions, the group type mapping and the projects' time zones are in the fingerprint: a
+-- change recomputes and replaces the whole table. Persons play no part here.
+-- depends_on: {{ ref('stg_warehouse__group_deletions') }}
+{%- set window = gw_incremental_window(this) %}
 with
 
 event_groups as (
@@ -66,26 +85,83 @@ spine as (
 
 ),
 
-activity as (
+stored_days as (
+
+    -- the days already stored (none on a full build)
+    select distinct
+        project_id,
+        activity_date
+    {%- if window.filtered %}
+        from {{ this }}
+    {%- else %}
+        from spine
+        where false
+    {%- endif %}
+
+),
+
+affected_days as (
+
+    -- days with events loaded in the window (every day on a full build)
+    select distinct
+        project_id,
+        event_date as activity_date
+
+    from events
+    {%- if window.filtered %}
+        where loaded_at >= {{ window.cutoff }}
+    {%- endif %}
+
+    union
+
+    -- days of the spine not stored yet: it grew (every day on a full build)
+    select
+        spine.project_id,
+        spine.activity_date
+
+    from spine
+    left join stored_days
+        on
+            spine.project_id = stored_days.project_id
+            and spine.activity_date = stored_days.activity_date
+    where stored_days.activity_date is null
+
+),
+
+event_group_days as (
 
     select
         event_groups.project_id,
         event_groups.group_type_index,
+        event_groups.group_key,
         cast(
             {{ gw_to_local_timestamp('event_groups.event_at', 'projects.project_timezone') }} as date
-        ) as activity_date,
-        count(distinct event_groups.group_key) as active_groups,
-        count(*) as events
+        ) as activity_date
 
     from event_groups
     inner join projects
         on event_groups.project_id = projects.project_id
+
+),
+
+activity as (
+
+    select
+        event_group_days.project_id,
+        event_group_days.group_type_index,
+        event_group_days.activity_date,
+        count(distinct event_group_days.group_key) as active_groups,
+        count(*) as events
+
+    from event_group_days
+    inner join affected_days
+        on
+            event_group_days.project_id = affected_days.project_id
+            and event_group_days.activity_date = affected_days.activity_date
     group by
-        event_groups.project_id,
-        event_groups.group_type_index,
-        cast(
-            {{ gw_to_local_timestamp('event_groups.event_at', 'projects.project_timezone') }} as date
-        )
+        event_group_days.project_id,
+        event_group_days.group_type_index,
+        event_group_days.activity_date
 
 ),
 
@@ -100,6 +176,10 @@ final as (
         coalesce(activity.events, 0) as events
 
     from spine
+    inner join affected_days
+        on
+            spine.project_id = affected_days.project_id
+            and spine.activity_date = affected_days.activity_date
     left join activity
         on
             spine.project_id = activity.project_id

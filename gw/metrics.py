@@ -173,3 +173,46 @@ def query(
             return []
         with out.open(newline="") as handle:
             return list(csv.DictReader(handle))
+
+
+#: The headline queries :func:`write_snapshot` answers: file name → (metrics, group-by).
+SNAPSHOT_QUERIES: dict[str, tuple[list[str], list[str]]] = {
+    "groups_daily.csv": (
+        [
+            "active_groups",
+            "weekly_active_groups",
+            "monthly_active_groups",
+            "group_events",
+            "events_per_active_group",
+            "new_groups",
+        ],
+        ["metric_time__day", "group__project_id", "group__group_type"],
+    ),
+    "funnels.csv": (
+        ["funnel_entered", "funnel_converted", "funnel_conversion_rate"],
+        ["funnel_actor__insight_id", "funnel_actor__project_id", "funnel_actor__breakdown_value"],
+    ),
+}
+
+
+def write_snapshot(paths: WarehousePaths, database: Path | None = None) -> dict[str, Path]:
+    """Answer the headline metrics with ``mf query`` into ``reports/metrics/*.csv``; the files.
+
+    Reads the published file unless told otherwise; each file is replaced atomically, so a reader
+    never sees half of one. A step for the demo and the DAGs after a publish.
+    """
+    folder = paths.reports / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, (metrics, group_by) in SNAPSHOT_QUERIES.items():
+        temp = folder / f".{name}.tmp"
+        temp.unlink(missing_ok=True)
+        run_mf(
+            paths,
+            [*query_args(metrics, group_by, order=group_by), "--csv", str(temp), "--quiet"],
+            database=database or paths.published_db,
+        )
+        if not temp.exists():  # an empty answer writes no file: keep the header
+            temp.write_text(",".join([*group_by, *metrics]) + "\n")
+        written[name] = temp.replace(folder / name)
+    return written

@@ -8,6 +8,7 @@ companies and a company funnel), then ``mf query`` in the private MetricFlow fol
 
 from __future__ import annotations
 
+import csv
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from gw.config import WarehousePaths, warehouse_paths
 from gw.dbt import run_dbt
 from gw.generator import GeneratorSettings, generate
 from gw.insights.compile import compile_definitions
-from gw.metrics import metricflow_dir, query
+from gw.metrics import metricflow_dir, query, write_snapshot
 from gw.pipeline import land
 from gw.publish import publish
 
@@ -231,8 +232,14 @@ def test_funnel_conversion_equals_the_last_steps_conversion_in_mart_insight_funn
     assert any(0 < rate < 1 for _, rate in got.values())  # a funnel where some actors dropped off
 
 
-def test_gw_metrics_answers_from_the_published_file(warehouse: WarehousePaths) -> None:
+@pytest.fixture(scope="module")
+def published(warehouse: WarehousePaths) -> WarehousePaths:
     publish(warehouse)
+    return warehouse
+
+
+def test_gw_metrics_answers_from_the_published_file(published: WarehousePaths) -> None:
+    warehouse = published
     completed = subprocess.run(
         [
             str(Path(sys.executable).with_name("gw")),
@@ -254,3 +261,31 @@ def test_gw_metrics_answers_from_the_published_file(warehouse: WarehousePaths) -
     )
     profile = (metricflow_dir(warehouse) / "profiles.yml").read_text()
     assert str(warehouse.published_db) in profile and "READ_ONLY" in profile
+
+
+def test_the_metrics_snapshot_holds_the_headline_metrics_of_the_published_marts(
+    published: WarehousePaths,
+) -> None:
+    files = write_snapshot(published)
+    assert set(files) == {"groups_daily.csv", "funnels.csv"}
+    with files["groups_daily.csv"].open(newline="") as handle:
+        daily = list(csv.DictReader(handle))
+    got = {
+        (_day(r["metric_time__day"]), int(r["group__project_id"]), r["group__group_type"]): int(
+            r["active_groups"]
+        )
+        for r in daily
+        if r["active_groups"]
+    }
+    mart = _rows(
+        published,
+        "select activity_date, project_id, group_type, active_groups from marts.fct_daily_active_groups "
+        "where active_groups > 0",
+    )
+    assert got == {(d, p, t): a for d, p, t, a in mart}
+    with files["funnels.csv"].open(newline="") as handle:
+        funnels = {
+            (r["funnel_actor__insight_id"], int(r["funnel_actor__project_id"]))
+            for r in csv.DictReader(handle)
+        }
+    assert {"sem_company_funnel", "sem_person_funnel"} <= {insight for insight, _ in funnels}

@@ -83,11 +83,14 @@ def prepare(paths: WarehousePaths, database: Path) -> Path:
         raise MetricsError(f"{database} does not exist: run `gw build` (or `gw demo`) first")
     root = metricflow_dir(paths)
     (root / "target").mkdir(parents=True, exist_ok=True)
-    link = root / "dbt_project.yml"
-    if link.is_symlink() or link.exists():
-        link.unlink()
+    # replaced atomically: two `gw metrics` at once never see a missing file
+    link = root / f".dbt_project.yml.{os.getpid()}"
+    link.unlink(missing_ok=True)
     link.symlink_to(DBT_PROJECT_DIR / "dbt_project.yml")
-    (root / "profiles.yml").write_text(profiles_yml(database.resolve()))
+    link.replace(root / "dbt_project.yml")
+    profiles = root / f".profiles.yml.{os.getpid()}"
+    profiles.write_text(profiles_yml(database.resolve()))
+    profiles.replace(root / "profiles.yml")
     if semantic_manifest_is_stale(root / "target" / "semantic_manifest.json"):
         run_dbt(paths, ["parse"], target_path=root / "target")
     return root

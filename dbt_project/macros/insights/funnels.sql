@@ -20,6 +20,15 @@
     candidate is optimal, so each attempt's chain is found by lookups, not by search. When several
     attempts would take the same event for a step, the latest-started one takes it and the others
     stop there (PostHog keeps one attempt per step, the latest to reach it).
+    Ordered funnels whose steps never share an event and that have no exclusions (the common
+    case) find the same attempts by *claims*, one window pass per step, no joins: of the attempts
+    that reached step j − 1 at a time after the previous step-j event (p) and not after this
+    step-j event (t) — exactly those that would take it — the latest-started claims it, if it lies
+    in that attempt's window. Later-started surviving attempts reach every step later (an earlier
+    one that would take the same event loses it), so "latest-started" is a running max over the
+    step j − 1 events up to t, and the claimant's step j − 1 time must be > p. Each attempt claims
+    at most one event per step; the actor's furthest step and the timings of the attempt that got
+    there first follow from one aggregate.
     Strict: between step j and step j + 1 the actor may do nothing else — any event it did at a
     timestamp strictly between them that does not match step j breaks the attempt (repeats of
     step j are allowed and events sharing a timestamp with a step never break it). Strict funnels
@@ -130,6 +139,8 @@
     {%- set key_list = 'actor_number' %}
     {%- set touch = attribution in ('first_touch', 'last_touch') %}
     {%- set by_rank = order != 'unordered' and (overlaps.values() | select('gt', 0) | list | length) > 0 %}
+    {#- ordered, no step can share an event, no exclusions: attempts by claims (one window pass per step) #}
+    {%- set by_claims = order == 'ordered' and not by_rank and not gaps %}
 
 {{ prefix }}_events as (
 
@@ -326,6 +337,144 @@
 ),
     {%- set scanned_source = prefix ~ '_sequenced' %}
     {%- endif %}
+    {%- if by_claims %}
+
+{{ prefix }}_layer_1 as (
+
+    -- ordered funnel whose steps never share an event, without exclusions: every row is one step
+    -- event; a step-1 event is the start of its own attempt (chain_start_us)
+    select
+        {{ key_list }},
+        event_us,
+        case
+            {%- for j in range(1, step_count + 1) %}
+            when is_step_{{ j }} then {{ j }}
+            {%- endfor %}
+        end as step_number,
+        case when is_step_1 then event_us end as chain_start_us
+        {%- for i in range(2, step_count + 1) %},
+        cast(null as bigint) as chain_step_{{ i }}_us
+        {%- endfor %}
+
+    from {{ scanned_source }}
+
+),
+        {%- for j in range(2, step_count + 1) %}
+            {%- set last = 'claim_start_us' if j == 2 else 'claim_step_' ~ (j - 1) ~ '_us' %}
+            {#- claimed: a claimant's step {{ j - 1 }} after the previous step-j event, inside its window #}
+            {%- set is_claimed = '(' ~ last ~ ' > coalesce(previous_step_us, ' ~ last ~ ' - 1) and event_us <= claim_start_us + ' ~ window ~ ')' %}
+
+{{ prefix }}_claims_{{ j }} as (
+
+    -- step {{ j }}: the attempts whose step {{ j - 1 }} lies after the previous step-{{ j }} event and not
+    -- after this one would all take this event; the latest-started takes it (its chain is the
+    -- largest: later attempts reach every step later), the others stop
+    select
+        {{ key_list }},
+        event_us,
+        step_number,
+        chain_start_us,
+        {%- for i in range(2, step_count + 1) %}
+        chain_step_{{ i }}_us,
+        {%- endfor %}
+        max(case when step_number = {{ j - 1 }} then chain_start_us end) over (
+            partition by {{ key_list }}
+            order by event_us
+            range between unbounded preceding and current row
+        ) as claim_start_us,
+        {%- for i in range(2, j) %}
+        max(case when step_number = {{ j - 1 }} then chain_step_{{ i }}_us end) over (
+            partition by {{ key_list }}
+            order by event_us
+            range between unbounded preceding and current row
+        ) as claim_step_{{ i }}_us,
+        {%- endfor %}
+        max(case when step_number = {{ j }} then event_us end) over (
+            partition by {{ key_list }}
+            order by event_us
+            range between unbounded preceding and 1 preceding
+        ) as previous_step_us
+
+    from {{ prefix }}_layer_{{ j - 1 }}
+    where step_number >= {{ j - 1 }}
+
+),
+
+{{ prefix }}_layer_{{ j }} as (
+
+    select
+        {{ key_list }},
+        event_us,
+        step_number,
+        case
+            when step_number = {{ j }} and {{ is_claimed }} then claim_start_us
+            when step_number <> {{ j }} then chain_start_us
+        end as chain_start_us,
+        {%- for i in range(2, step_count + 1) %}
+        {%- if i < j %}
+        case when step_number = {{ j }} and {{ is_claimed }} then claim_step_{{ i }}_us end as chain_step_{{ i }}_us
+        {%- elif i == j %}
+        case when step_number = {{ j }} and {{ is_claimed }} then event_us end as chain_step_{{ i }}_us
+        {%- else %}
+        chain_step_{{ i }}_us
+        {%- endif %}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from {{ prefix }}_claims_{{ j }}
+
+),
+        {%- endfor %}
+
+{{ prefix }}_reached as (
+
+    -- every step an attempt reached, with that attempt's times (step 1: the first start)
+    select
+        {{ key_list }},
+        1 as step_number,
+        first_start_us as event_us,
+        first_start_us as chain_start_us
+        {%- for i in range(2, step_count + 1) %},
+        cast(null as bigint) as chain_step_{{ i }}_us
+        {%- endfor %}
+    from {{ prefix }}_starts
+    {%- for j in range(2, step_count + 1) %}
+
+    union all
+
+    select
+        {{ key_list }},
+        step_number,
+        event_us,
+        chain_start_us
+        {%- for i in range(2, step_count + 1) %},
+        chain_step_{{ i }}_us
+        {%- endfor %}
+    from {{ prefix }}_layer_{{ j }}
+    where step_number = {{ j }} and chain_start_us is not null
+    {%- endfor %}
+
+),
+
+{{ prefix }}_best as (
+
+    -- the furthest step, with the times of the attempt that reached it first
+    select
+        {{ key_list }},
+        max(step_number) as furthest_step,
+        {%- set first = gw_ordering_key(['-step_number', 'event_us']) %}
+        {{ gw_timestamp_from_epoch_microseconds(gw_arg_min('chain_start_us', first)) }} as step_1_at,
+        {%- for j in range(2, step_count + 1) %}
+        {{ gw_timestamp_from_epoch_microseconds(gw_arg_min('chain_step_' ~ j ~ '_us', first)) }} as step_{{ j }}_at
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from {{ prefix }}_reached
+    group by {{ key_list }}
+
+),
+    {%- else %}
+
 
 {{ prefix }}_scanned as (
 
@@ -805,6 +954,7 @@
     where credited.window_number = 1
 
 ),
+    {%- endif %}
     {%- endif %}
 
 {{ prefix }}_final as (

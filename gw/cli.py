@@ -603,13 +603,14 @@ def docs(
 ) -> None:
     """dbt docs of the whole project and this warehouse's catalog, in <home>/reports/dbt-docs."""
     from gw.dbt import DbtError
-    from gw.docs import docs_dir, generate_docs, serve_docs
+    from gw.docs import docs_dir, serve_docs
+    from gw.docs import generate_docs as write_docs
 
     paths = warehouse_paths(home)
     if generate_docs:
         try:
             with console.status("dbt docs generate…"):
-                result = generate_docs(paths)
+                result = write_docs(paths)
         except FileNotFoundError as exc:
             _fail(str(exc), "run `gw build` or `gw demo` first")
         except DbtError as exc:

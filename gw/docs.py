@@ -11,6 +11,7 @@ server. ``gw docs --serve`` runs ``dbt docs serve`` on that folder (localhost, `
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,9 +127,23 @@ def serve_docs(paths: WarehousePaths, port: int = DEFAULT_PORT, host: str = DEFA
 
     if not (docs_dir(paths) / "manifest.json").exists():
         raise FileNotFoundError(f"no dbt docs in {docs_dir(paths)}: run `gw docs` first")
+    server = subprocess.Popen(serve_command(paths, port, host), cwd=DBT_PROJECT_DIR, env=dbt_env(paths))
+
+    def stop(_signal: int, _frame: object) -> None:
+        server.terminate()  # a stopped `gw docs --serve` never leaves its server behind
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.run(
-            serve_command(paths, port, host), cwd=DBT_PROJECT_DIR, env=dbt_env(paths), check=False
-        ).returncode
+        code = server.wait()
     except KeyboardInterrupt:
-        return 0
+        server.terminate()
+        code = 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    return 0 if code < 0 else code  # stopped by a signal: a normal end

@@ -333,6 +333,7 @@ def test_gw_docs_generates_the_docs_with_the_exposures_into_the_warehouse_and_se
     )
     assert f"file://{folder / 'static_index.html'}" in status.stdout
 
+    generated_at = (folder / "catalog.json").stat().st_mtime_ns
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -358,6 +359,17 @@ def test_gw_docs_generates_the_docs_with_the_exposures_into_the_warehouse_and_se
     finally:
         server.terminate()
         server.wait(timeout=20)
+    assert (folder / "catalog.json").stat().st_mtime_ns == generated_at  # --no-generate served the last docs
+    # stopping `gw docs --serve` stops dbt's server too (nothing keeps the port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+        except OSError:
+            break
+        assert time.monotonic() < deadline, f"port {port} still served after gw docs --serve stopped"
+        time.sleep(0.5)
 
 
 # ------------------------------------------------------------------------------------------------

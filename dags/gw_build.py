@@ -6,7 +6,7 @@ import pendulum
 from airflow.sdk import Param, dag
 
 from dags.common import DEFAULT_ARGS, LANDED_EVENTS, dbt_task_group, deadline_alert
-from dags.report_tasks import report_and_docs
+from dags.report_tasks import after_publish
 from dags.tasks import audit_marts, check_build_inputs, publish_marts_for_run
 
 DOC_MD = """
@@ -21,7 +21,8 @@ node, tests included); `audit_marts` logs the rows built per mart and runs the G
 replace: a failed audit leaves the last good publish in place). After the publish,
 `write_insight_report` writes the HTML report of every declared insight
 (`$WAREHOUSE_HOME/reports/insights/<run id>.html` and `latest.html`) and `generate_dbt_docs` the dbt
-docs with the build's catalog (`$WAREHOUSE_HOME/reports/dbt-docs/`).
+docs with the build's catalog (`$WAREHOUSE_HOME/reports/dbt-docs/`) and `write_metrics_snapshot` the
+semantic layer's headline metrics (`$WAREHOUSE_HOME/reports/metrics/`).
 
 Every task that opens the DuckDB build file runs in the one-slot pool `gw_warehouse` (DuckDB allows
 one writing process per file), so parallel-capable dbt nodes never meet on the file lock, under any
@@ -51,7 +52,7 @@ def gw_build() -> None:
     inputs = check_build_inputs()
     dbt = dbt_task_group(full_refresh="{{ params.full_refresh }}")
     published = inputs >> dbt >> audit_marts() >> publish_marts_for_run(inputs)
-    published >> report_and_docs()
+    published >> after_publish()
 
 
 gw_build()

@@ -6,7 +6,7 @@ import pendulum
 from airflow.sdk import dag
 
 from dags.common import DEFAULT_ARGS, dbt_task_group
-from dags.report_tasks import report_and_docs
+from dags.report_tasks import after_publish
 from dags.tasks import audit_marts, land_inbox, publish_marts_for_run
 
 DOC_MD = """
@@ -20,7 +20,8 @@ build file (one Cosmos task per node, tests included), audit the marts with the 
 `$WAREHOUSE_HOME/published/warehouse.duckdb` (atomic replace: the last good publish stays readable).
 After the publish, `write_insight_report` writes the HTML report of every declared insight
 (`$WAREHOUSE_HOME/reports/insights/<run id>.html` and `latest.html`) and `generate_dbt_docs` the dbt
-docs of the project and the build's catalog (`$WAREHOUSE_HOME/reports/dbt-docs/`).
+docs of the project and the build's catalog (`$WAREHOUSE_HOME/reports/dbt-docs/`) and
+`write_metrics_snapshot` the semantic layer's headline metrics (`$WAREHOUSE_HOME/reports/metrics/`).
 
 The run's logical date is passed to dbt as var `run_date`; nothing reads the wall clock. Every
 writer runs in the one-slot pool `gw_warehouse`: DuckDB allows one writer per file. Not scheduled:
@@ -41,7 +42,7 @@ the scheduled path is `gw_landing` → Asset → `gw_build`.
 def gw_pipeline() -> None:
     """Land → build → audit → publish → report and docs."""
     published = land_inbox() >> dbt_task_group() >> audit_marts() >> publish_marts_for_run()
-    published >> report_and_docs()
+    published >> after_publish()
 
 
 gw_pipeline()

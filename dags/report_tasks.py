@@ -1,6 +1,7 @@
-"""TaskFlow tasks that run after a publish: the insight report and the dbt docs (thin wrappers around
-:mod:`gw.report` and :mod:`gw.docs`, the code ``gw report`` and ``gw docs`` run). Call them inside a
-``@dag`` function, downstream of ``publish_marts``; importing this module does no I/O."""
+"""TaskFlow tasks that run after a publish: the insight report, the dbt docs and the metrics snapshot
+(thin wrappers around :mod:`gw.report`, :mod:`gw.docs` and :mod:`gw.metrics`, the code ``gw report``,
+``gw docs`` and ``gw metrics`` run). Call them inside a ``@dag`` function, downstream of
+``publish_marts``; importing this module does no I/O."""
 
 from __future__ import annotations
 
@@ -39,7 +40,25 @@ def generate_dbt_docs(run_date: str | None = None) -> dict[str, Any]:
     return {"path": str(result.index), "models": result.models, "catalog_tables": result.catalog_tables}
 
 
-def report_and_docs() -> list[Any]:
-    """Both tasks with this run's id and date (templates are rendered only in passed arguments);
-    put them downstream of the publish: ``publish >> report_and_docs()``."""
-    return [write_insight_report(run_id=RUN_ID_TEMPLATE), generate_dbt_docs(run_date=RUN_DATE_TEMPLATE)]
+@task
+def write_metrics_snapshot() -> dict[str, str]:
+    """The semantic layer's headline metrics (``mf query`` on the published file, read-only) into
+    ``reports/metrics/*.csv``; no pool: it never opens the build file."""
+    from gw.config import warehouse_paths
+    from gw.metrics import write_snapshot
+
+    written = write_snapshot(warehouse_paths())
+    for name, path in written.items():
+        rows = max(sum(1 for _ in path.open()) - 1, 0)
+        print(f"metrics snapshot {name}: {rows} rows -> {path}")
+    return {name: str(path) for name, path in written.items()}
+
+
+def after_publish() -> list[Any]:
+    """The report, docs and metrics tasks with this run's id and date (templates are rendered only in
+    passed arguments); put them downstream of the publish: ``publish >> after_publish()``."""
+    return [
+        write_insight_report(run_id=RUN_ID_TEMPLATE),
+        generate_dbt_docs(run_date=RUN_DATE_TEMPLATE),
+        write_metrics_snapshot(),
+    ]

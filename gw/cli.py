@@ -642,6 +642,9 @@ def _report_links(home: Path) -> list[str]:
     docs_index = docs_dir(paths) / "static_index.html"
     if docs_index.exists():
         links.append(f"dbt docs (`gw docs --serve`): file://{docs_index}")
+    metrics = paths.reports / "metrics"
+    if metrics.is_dir() and any(metrics.glob("*.csv")):
+        links.append(f"metrics snapshot (`gw metrics`): {metrics}")
     return links
 
 

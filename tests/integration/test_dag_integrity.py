@@ -19,6 +19,7 @@ OUTSIDE_THE_POOL = {
     "check_build_inputs",
     "reconcile_lake",
     "request_build_if_behind",
+    "write_metrics_snapshot",
 }
 
 

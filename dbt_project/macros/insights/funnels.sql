@@ -368,7 +368,9 @@
 
     -- step {{ j }}: the attempts whose step {{ j - 1 }} lies after the previous step-{{ j }} event and not
     -- after this one would all take this event; the latest-started takes it (its chain is the
-    -- largest: later attempts reach every step later), the others stop
+    -- largest: later attempts reach every step later), the others stop. Rows, not ranges: at
+    -- equal times step {{ j - 1 }} sorts first (a step {{ j }} may follow it at its own time), and of
+    -- several step-{{ j }} events at one time the first is claimed (the others would get the same chain)
     select
         {{ key_list }},
         event_us,
@@ -379,20 +381,20 @@
         {%- endfor %}
         max(case when step_number = {{ j - 1 }} then chain_start_us end) over (
             partition by {{ key_list }}
-            order by event_us
-            range between unbounded preceding and current row
+            order by event_us, step_number
+            rows between unbounded preceding and current row
         ) as claim_start_us,
         {%- for i in range(2, j) %}
         max(case when step_number = {{ j - 1 }} then chain_step_{{ i }}_us end) over (
             partition by {{ key_list }}
-            order by event_us
-            range between unbounded preceding and current row
+            order by event_us, step_number
+            rows between unbounded preceding and current row
         ) as claim_step_{{ i }}_us,
         {%- endfor %}
         max(case when step_number = {{ j }} then event_us end) over (
             partition by {{ key_list }}
-            order by event_us
-            range between unbounded preceding and 1 preceding
+            order by event_us, step_number
+            rows between unbounded preceding and 1 preceding
         ) as previous_step_us
 
     from {{ prefix }}_layer_{{ j - 1 }}

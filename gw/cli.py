@@ -337,16 +337,28 @@ def bench(
         title=f"gw bench --size {size}: {report.events:,} events "
         f"(DuckDB memory_limit {memory_limit}, threads {threads})"
     )
-    for column in ("step", "seconds", "events/s", "peak RSS MB", "vs baseline", "ratio", "note"):
+    for column in (
+        "step",
+        "seconds",
+        "CPU s",
+        "events/s",
+        "peak RSS MB",
+        "vs baseline",
+        "ratio",
+        "CPU ratio",
+        "note",
+    ):
         table.add_column(column, justify="left" if column in {"step", "vs baseline", "note"} else "right")
     for step in report.steps:
         table.add_row(
             step.name,
             f"{step.seconds:.2f}",
+            f"{step.cpu_seconds:.2f}" if step.cpu_seconds is not None else "",
             f"{step.events_per_second:,.0f}" if step.events_per_second else "",
             f"{step.peak_rss_mb:,.0f}",
             step.baseline or "",
             f"{step.ratio:.2f}×" if step.ratio is not None else "",
+            f"{step.cpu_ratio:.2f}×" if step.cpu_ratio is not None else "",
             step.note,
         )
     console.print(table)

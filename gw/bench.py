@@ -230,12 +230,14 @@ class BenchReport:
                 }
             )
         if self.flatness is not None:
+            # the models' own time when known: dbt's fixed start-up would make any build look flat
+            ratio = self.flatness.get("models_time_ratio") or self.flatness["time_ratio"]
             rows.append(
                 {
-                    "target": "incremental flat at 10× history (time ratio ≤ 1.5)",
-                    "value": self.flatness["time_ratio"],
+                    "target": "incremental flat at 10× history (models' time ratio ≤ 1.5)",
+                    "value": ratio,
                     "limit": 1.5,
-                    "met": self.flatness["time_ratio"] <= 1.5,
+                    "met": ratio <= 1.5,
                 }
             )
         return rows
@@ -270,6 +272,16 @@ def compare_flatness(this: dict[str, Any], other: dict[str, Any]) -> dict[str, A
         "incremental_seconds": [small["incremental"]["seconds"], large["incremental"]["seconds"]],
         "history_ratio": history,
         "time_ratio": float(large["incremental"]["seconds"]) / float(small["incremental"]["seconds"]),
+        # dbt's start-up, parsing and tests are the same at any size: the models' own time shows the growth
+        "models_seconds": [
+            small["incremental"].get("models_seconds"),
+            large["incremental"].get("models_seconds"),
+        ],
+        "models_time_ratio": (
+            float(large["incremental"]["models_seconds"]) / float(small["incremental"]["models_seconds"])
+            if small["incremental"].get("models_seconds") and large["incremental"].get("models_seconds")
+            else None
+        ),
     }
 
 

@@ -379,6 +379,7 @@ def bench(
         console.print(
             f"incremental flatness: history ×{flat['history_ratio']:.1f} → incremental build "
             f"×{flat['time_ratio']:.2f} ({flat['incremental_seconds'][0]:.1f} s → {flat['incremental_seconds'][1]:.1f} s)"
+            + (f", its models ×{flat['models_time_ratio']:.2f}" if flat.get("models_time_ratio") else "")
         )
     for check in report.checks:
         console.print(f"[green]✓[/] {check}")

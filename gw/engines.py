@@ -1,0 +1,67 @@
+"""Which engine dbt builds on, and how the audit and publish steps reach what it built.
+
+The engine is a setting, not code: ``GW_DBT_TARGET`` picks the dbt target of ``profiles.yml``
+(``duckdb``, the default, or ``spark``); ``gw`` and the Airflow DAGs (Cosmos' ``ProfileConfig``)
+both read it. The audit (GX) and the publish step work on the DuckDB build file. On DuckDB dbt
+writes the marts there itself; on Spark the marts are Parquet tables under the Spark warehouse
+directory, and :func:`stage_marts_for_audit` copies them into the build file's schema ``marts``
+first, so the write → audit → publish path is the same for both engines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from gw.config import WarehousePaths
+
+DEFAULT_TARGET = "duckdb"
+MARTS_SCHEMA = "marts"
+
+
+def dbt_target() -> str:
+    """The dbt target the warehouse builds with (``GW_DBT_TARGET``, default ``duckdb``)."""
+    return os.environ.get("GW_DBT_TARGET", "").strip() or DEFAULT_TARGET
+
+
+def spark_warehouse_dir(paths: WarehousePaths) -> Path:
+    """Where Spark keeps the tables it builds (``spark.sql.warehouse.dir`` of the profile)."""
+    configured = os.environ.get("GW_SPARK_WAREHOUSE_DIR", "").strip()
+    return Path(configured) if configured else paths.home / "spark" / "warehouse"
+
+
+def spark_table_folder(paths: WarehousePaths, schema: str, table: str) -> Path:
+    """The folder of Parquet files of one Spark table (a managed table of the Hive catalog)."""
+    return spark_warehouse_dir(paths) / f"{schema}.db" / table
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stage_marts_for_audit(paths: WarehousePaths) -> list[str]:
+    """Copy the marts the build engine wrote into the DuckDB build file (schema ``marts``).
+
+    Nothing to do on DuckDB (dbt wrote them there). On Spark every table folder of
+    ``marts.db`` replaces the build file's table of the same name; returns the names copied.
+    """
+    if dbt_target() != "spark":
+        return []
+    folder = spark_warehouse_dir(paths) / f"{MARTS_SCHEMA}.db"
+    tables = sorted(path.name for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
+    if not tables:
+        raise RuntimeError(
+            f"Spark built no marts under {folder}: run the dbt build with the spark target first"
+        )
+    paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.build_db)) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        connection.execute(f"create schema if not exists {MARTS_SCHEMA}")
+        for table in tables:
+            files = _sql_string(str(folder / table / "**" / "*.parquet"))
+            connection.execute(
+                f'create or replace table {MARTS_SCHEMA}."{table}" as select * from read_parquet({files})'
+            )
+    return tables

@@ -84,7 +84,7 @@ def parity_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParityBui
             f"""
             select json_extract_string(groups, '$.company')
             from read_parquet('{paths.lake}/events/**/*.parquet', hive_partitioning = true)
-            where project_id = 1 and json_extract_string(groups, '$.company') is not null
+            where project_id = 1 and coalesce(json_extract_string(groups, '$.company'), '') <> ''
             order by 1
             limit 1
             """

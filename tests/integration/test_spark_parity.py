@@ -230,3 +230,13 @@ def test_every_public_mart_is_the_same_on_spark_and_duckdb(parity_build: ParityB
                     differences.append(f"{table}: sorted row {number} differs (duckdb, spark): {detail}")
                     break
     assert not differences, "\n".join(differences)
+
+
+def test_the_comparison_tells_engines_apart_beyond_the_tolerance() -> None:
+    # guards the guard: equal JSON with other number text agrees, other values do not
+    assert _normalise('{"b":5.0,"a":[1]}') == _normalise('{"a":[1],"b":5}')
+    assert _normalise('{"a":"5"}') != _normalise('{"a":5}')
+    assert _cells_agree(1.0, 1.0 + 1e-12)
+    assert not _cells_agree(1.0, 1.0 + 1e-6)
+    assert not _cells_agree(None, 0.0)
+    assert _normalise(datetime(2026, 10, 1, 12, tzinfo=UTC)) == datetime(2026, 10, 1, 12)

@@ -384,3 +384,56 @@
     from labels_{{ rounds }}
     cross join unconverged
 {%- endmacro %}
+
+{#- ---- Incremental models on plain Parquet ------------------------------------------------------ -#}
+
+{#- Plain Parquet tables (no Delta, Iceberg or Hudi) support neither `merge` nor `delete+insert`,
+    and `insert_overwrite` without partitions replaces the whole table with the new batch. On
+    Spark with such a file format an incremental model is therefore rebuilt whole every run: the
+    same rows as an incremental run, by the project's rule that a full refresh and an incremental
+    run agree. With `+file_format: delta` (Databricks, Delta Lake) the models' own strategy applies.
+    Both macros override dbt's (root-project macros take precedence over dbt's and the adapter's);
+    on every other adapter they behave exactly as dbt's. -#}
+{% macro gw_spark_rebuilds_incrementals() -%}
+    {{ return(
+        target.type == 'spark'
+        and config.get('materialized') == 'incremental'
+        and (config.get('file_format') or 'parquet') not in ('delta', 'iceberg', 'hudi')
+    ) }}
+{%- endmacro %}
+
+{% macro should_full_refresh() -%}
+    {%- if gw_spark_rebuilds_incrementals() -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set config_full_refresh = config.get('full_refresh') -%}
+    {%- if config_full_refresh is none -%}
+        {%- set config_full_refresh = flags.FULL_REFRESH -%}
+    {%- endif -%}
+    {{ return(config_full_refresh) }}
+{%- endmacro %}
+
+{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) -%}
+    {%- if gw_spark_rebuilds_incrementals() -%}
+        {#- the model is rebuilt whole (should_full_refresh): its strategy never runs -#}
+        {{ return('append') }}
+    {%- endif -%}
+    {#- dbt-spark's own rule for every other case -#}
+    {%- if raw_strategy not in ['append', 'merge', 'insert_overwrite', 'microbatch'] -%}
+        {%- do exceptions.raise_compiler_error(
+            "Invalid incremental strategy provided: " ~ raw_strategy
+            ~ "\nExpected one of: 'append', 'merge', 'insert_overwrite', 'microbatch'"
+        ) -%}
+    {%- elif raw_strategy == 'merge' and file_format not in ['delta', 'iceberg', 'hudi'] -%}
+        {%- do exceptions.raise_compiler_error(
+            "Invalid incremental strategy provided: merge\nYou can only choose this strategy when"
+            ~ " file_format is set to 'delta' or 'iceberg' or 'hudi'"
+        ) -%}
+    {%- elif raw_strategy in ['insert_overwrite', 'microbatch'] and target.endpoint -%}
+        {%- do exceptions.raise_compiler_error(
+            "Invalid incremental strategy provided: " ~ raw_strategy
+            ~ "\nYou cannot use this strategy when connecting via endpoint"
+        ) -%}
+    {%- endif -%}
+    {{ return(raw_strategy) }}
+{%- endmacro %}

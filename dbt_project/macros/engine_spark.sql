@@ -437,3 +437,54 @@
     {%- endif -%}
     {{ return(raw_strategy) }}
 {%- endmacro %}
+
+{#- ---- Incremental state (macros/incremental.sql) ---------------------------------------------- -#}
+
+{#- The state lives in the table's comment (Spark: the `comment` table property). -#}
+{% macro spark__gw_incremental_state_read(relation) -%}
+    {%- set result = run_query("show tblproperties " ~ relation ~ " ('comment')") -%}
+    {%- if result.rows | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set comment = result.columns[-1].values()[0] -%}
+    {%- if not comment or not (comment | string).startswith('{') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(fromjson(comment | string)) }}
+{%- endmacro %}
+
+{% macro spark__gw_incremental_state_write_sql(relation, state_json) -%}
+    comment on table {{ relation }} is {{ spark__gw_string_literal(state_json) }}
+{%- endmacro %}
+
+{#- Spark has no QUALIFY: the window goes into a subquery. -#}
+{% macro spark__gw_first_landed_copies(relation) -%}
+    {%- set columns = [
+        'event_uuid', 'project_id', 'event_name', 'distinct_id', 'properties', 'groups',
+        'person_set', 'person_set_once', 'identified_group_type', 'identified_group_key',
+        'identified_group_set', 'event_at', 'sent_at', 'received_at', 'source_hash', 'source_name',
+        'source_row', 'loaded_at',
+    ] %}
+    select
+        {{ columns | join(',\n        ') }}
+    from (
+        select
+            {{ columns | join(',\n            ') }},
+            row_number() over (
+                partition by project_id, event_uuid
+                order by loaded_at, source_name, source_row
+            ) as copy_number
+        from {{ relation }}
+    ) as ranked_copies
+    where copy_number = 1
+{%- endmacro %}
+
+{#- dbt-spark's listagg ignores the order (and warns): the values are sorted instead, so that the
+    same set of values always gives the same text (the incremental fingerprints rely on it). -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- set collected = 'array_sort(collect_list(' ~ measure ~ '))' -%}
+    {%- if limit_num -%}
+        {%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}
+    {%- endif -%}
+    {{ return('array_join(' ~ collected ~ ', ' ~ delimiter_text ~ ')') }}
+{%- endmacro %}

@@ -41,27 +41,44 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stage_marts_for_audit(paths: WarehousePaths) -> list[str]:
-    """Copy the marts the build engine wrote into the DuckDB build file (schema ``marts``).
+#: The Spark schemas whose tables the audit reads (the GX suites check the marts, and the
+#: properties suite re-folds the deduplicated events of ``intermediate``).
+AUDITED_SCHEMAS = ("intermediate", MARTS_SCHEMA)
 
-    Nothing to do on DuckDB (dbt wrote them there). On Spark every table folder of
-    ``marts.db`` replaces the build file's table of the same name; returns the names copied.
+
+def stage_marts_for_audit(paths: WarehousePaths) -> list[str]:
+    """Copy what the build engine wrote, and the audit reads, into the DuckDB build file.
+
+    Nothing to do on DuckDB (dbt wrote it there). On Spark every table folder of the
+    :data:`AUDITED_SCHEMAS` replaces the build file's table of the same name, and the staging
+    views (which only read the lake and the request files) are created on DuckDB by dbt itself
+    (``dbt run --select path:models/staging --target duckdb``). Returns the tables copied
+    (``schema.table``).
     """
     if dbt_target() != "spark":
         return []
-    folder = spark_warehouse_dir(paths) / f"{MARTS_SCHEMA}.db"
-    tables = sorted(path.name for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
-    if not tables:
-        raise RuntimeError(
-            f"Spark built no marts under {folder}: run the dbt build with the spark target first"
-        )
+    from gw.dbt import run_dbt
+
+    copied: list[str] = []
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    marts = spark_warehouse_dir(paths) / f"{MARTS_SCHEMA}.db"
+    if not marts.is_dir() or not any(path.is_dir() for path in marts.iterdir()):
+        raise RuntimeError(
+            f"Spark built no marts under {marts}: run the dbt build with the spark target first"
+        )
     with duckdb.connect(str(paths.build_db)) as connection:
         connection.execute("set TimeZone = 'UTC'")
-        connection.execute(f"create schema if not exists {MARTS_SCHEMA}")
-        for table in tables:
-            files = _sql_string(str(folder / table / "**" / "*.parquet"))
-            connection.execute(
-                f'create or replace table {MARTS_SCHEMA}."{table}" as select * from read_parquet({files})'
+        for schema in AUDITED_SCHEMAS:
+            folder = spark_warehouse_dir(paths) / f"{schema}.db"
+            tables = (
+                sorted(path.name for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
             )
-    return tables
+            connection.execute(f"create schema if not exists {schema}")
+            for table in tables:
+                files = _sql_string(str(folder / table / "**" / "*.parquet"))
+                connection.execute(
+                    f'create or replace table {schema}."{table}" as select * from read_parquet({files})'
+                )
+                copied.append(f"{schema}.{table}")
+    run_dbt(paths, ["run", "--select", "path:models/staging", "--target", DEFAULT_TARGET])
+    return copied

@@ -488,3 +488,12 @@
     {%- endif -%}
     {{ return('array_join(' ~ collected ~ ', ' ~ delimiter_text ~ ')') }}
 {%- endmacro %}
+
+{#- dbt's unit tests cast their fixture rows with safe_cast and the upstream columns' declared
+    types (DuckDB names): translated the same way as contracts. -#}
+{% macro spark__safe_cast(field, type) -%}
+    {%- set spark_type = gw_spark_type(type) | trim -%}
+    {%- set is_complex = spark_type.lower().startswith(('struct', 'array', 'map')) -%}
+    {%- set field_clean = field.strip('"').strip("'") if (is_complex and field is string) else field -%}
+    cast({{ field_clean }} as {{ spark_type }})
+{%- endmacro %}

@@ -134,61 +134,63 @@
     )
 {%- endmacro %}
 
-{#- A JSON object text as a map of member → JSON text (document order; a repeated member keeps
-    its last value). -#}
-{% macro spark__gw_json_members_map(json_text) -%}
+{#- A JSON object text as a map of member → JSON text (a repeated member keeps its last value).
+    `name` names the lambda variable (nested uses need distinct names). -#}
+{% macro spark__gw_json_members_map(json_text, name='member_key') -%}
     map_from_arrays(
         coalesce(json_object_keys({{ json_text }}), array()),
         transform(
             coalesce(json_object_keys({{ json_text }}), array()),
-            member_key -> to_json(variant_get(
+            {{ name }} -> to_json(variant_get(
                 parse_json({{ json_text }}),
-                '$[\'' || replace(member_key, '\'', '\\\'') || '\']'
+                '$[\'' || replace({{ name }}, '\'', '\\\'') || '\']'
             ))
         )
     )
 {%- endmacro %}
 
-{#- A map of member → JSON text back to a JSON object text. -#}
-{% macro spark__gw_json_from_members_map(members_map) -%}
-    '{' || array_join(
-        transform(
-            map_entries({{ members_map }}),
-            member -> {{ spark__gw_json_quote('member.key') }} || ':' || member.value
-        ),
-        ','
-    ) || '}'
-{%- endmacro %}
-
-{#- RFC 7386 merge patch of two JSON object texts, two levels deep (a patch member that is an
-    object merges into the target's object member one level down; deeper objects replace): the
-    depth the project's patches have (`{"$groups": {"company": null}}`). -#}
-{% macro spark__gw_json_merge_patch(target_json, patch_json) -%}
-    {%- set target_map = spark__gw_json_members_map(target_json) -%}
-    {%- set patch_map = spark__gw_json_members_map(patch_json) -%}
-    {{ spark__gw_json_from_members_map(
-        "map_filter(
-            map_concat(
-                " ~ target_map ~ ",
-                transform_values(
-                    " ~ patch_map ~ ",
-                    (patch_key, patch_value) -> case
-                        when
-                            patch_value like '{%'
-                            and coalesce(element_at(" ~ target_map ~ ", patch_key), '') like '{%'
-                            then " ~ spark__gw_json_from_members_map(
-                                "map_filter(map_concat("
-                                ~ spark__gw_json_members_map("element_at(" ~ target_map ~ ", patch_key)")
-                                ~ ", " ~ spark__gw_json_members_map('patch_value')
-                                ~ "), (inner_key, inner_value) -> inner_value <> 'null')"
-                            ) ~ "
-                        else patch_value
-                    end
-                )
+{#- RFC 7386 merge patch of two JSON object texts, `depth` levels deep (a patch member that is an
+    object merges into the target's member; below `depth` it replaces it), with members in the
+    order DuckDB's json_merge_patch (yyjson) writes them: the target's members the patch does not
+    touch, then the patch's members in its order; members patched to null are removed. The project's patches are two levels deep
+    (`{"$groups": {"company": null}}`). -#}
+{% macro spark__gw_json_merge_patch(target_json, patch_json, depth=2) -%}
+    {%- set level = depth | string -%}
+    {%- set key = 'patched_key_' ~ level -%}
+    {%- set target_map = spark__gw_json_members_map(target_json, 'target_key_' ~ level) -%}
+    {%- set patch_map = spark__gw_json_members_map(patch_json, 'patch_key_' ~ level) -%}
+    {%- set target_value = 'element_at(' ~ target_map ~ ', ' ~ key ~ ')' -%}
+    {%- set patch_value = 'element_at(' ~ patch_map ~ ', ' ~ key ~ ')' -%}
+    (
+        '{' || array_join(
+            transform(
+                array_distinct(concat(
+                    filter(
+                        coalesce(json_object_keys({{ target_json }}), array()),
+                        {{ key }}_kept -> not array_contains(
+                            coalesce(json_object_keys({{ patch_json }}), array()), {{ key }}_kept
+                        )
+                    ),
+                    coalesce(json_object_keys({{ patch_json }}), array())
+                )),
+                {{ key }} -> case
+                    when not array_contains(coalesce(json_object_keys({{ patch_json }}), array()), {{ key }})
+                        then {{ spark__gw_json_quote(key) }} || ':' || {{ target_value }}
+                    when {{ patch_value }} = 'null' then null
+                    {%- if depth > 1 %}
+                    when substr({{ patch_value }}, 1, 1) = '{'
+                        then {{ spark__gw_json_quote(key) }} || ':' || {{ spark__gw_json_merge_patch(
+                            "case when substr(coalesce(" ~ target_value ~ ", ''), 1, 1) = '{' then " ~ target_value ~ " else '{}' end",
+                            patch_value,
+                            depth - 1
+                        ) }}
+                    {%- endif %}
+                    else {{ spark__gw_json_quote(key) }} || ':' || {{ patch_value }}
+                end
             ),
-            (member_key, member_value) -> member_value <> 'null'
-        )"
-    ) }}
+            ','
+        ) || '}'
+    )
 {%- endmacro %}
 
 {% macro spark__gw_json_has_key(json_column, key) -%}

@@ -98,10 +98,17 @@ def record_build(
     )
 
 
-def audit(paths: WarehousePaths) -> Any:
-    """Run the GX suites on the build file; raise :class:`AuditFailed` when a blocking check fails."""
-    from expectations import AuditFailed, run_audit
+def audit(paths: WarehousePaths, *, stage: bool = True) -> Any:
+    """Run the GX suites on the build file; raise :class:`AuditFailed` when a blocking check fails.
 
+    With ``stage`` (the default) the marts of a non-DuckDB build engine (``GW_DBT_TARGET=spark``)
+    are first copied into the build file (:func:`gw.engines.stage_marts_for_audit`).
+    """
+    from expectations import AuditFailed, run_audit
+    from gw.engines import stage_marts_for_audit
+
+    if stage:
+        stage_marts_for_audit(paths)
     report = run_audit(paths.build_db, gx_root=paths.reports / "gx")
     written = report.write(paths.reports / "audit")
     record_state(

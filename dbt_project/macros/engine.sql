@@ -19,6 +19,24 @@
     '$."{{ key | replace("\\", "\\\\") | replace('"', '\\"') | replace("'", "''") }}"'
 {%- endmacro %}
 
+{#- A text as an SQL string literal (quotes doubled). -#}
+{% macro gw_string_literal(value) -%}
+    {{ return(adapter.dispatch('gw_string_literal', 'group_warehouse')(value)) }}
+{%- endmacro %}
+
+{% macro default__gw_string_literal(value) -%}
+    '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- Make the sources readable where the adapter has no `external_location` (an on-run-start hook;
+    DuckDB reads the sources' external locations and needs nothing). -#}
+{% macro gw_register_sources() -%}
+    {{ return(adapter.dispatch('gw_register_sources', 'group_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__gw_register_sources() -%}
+{%- endmacro %}
+
 {#- A UTC timestamp as wall-clock time in an IANA time zone (a column or a literal). -#}
 {% macro gw_to_local_timestamp(utc_timestamp, timezone) -%}
     {{ return(adapter.dispatch('gw_to_local_timestamp', 'group_warehouse')(utc_timestamp, timezone)) }}

@@ -48,14 +48,15 @@
         from {{ ref('stg_warehouse__group_deletions') }}
     {%- elif name == 'group_types' -%}
         select coalesce({{ dbt.listagg(
-            "cast(project_id as varchar) || ':' || group_type || ':' || cast(group_type_index as varchar)",
+            "cast(project_id as " ~ dbt.type_string() ~ ") || ':' || group_type || ':' || cast(group_type_index as "
+            ~ dbt.type_string() ~ ")",
             "','",
             'order by project_id, group_type_index'
         ) }}, '')
         from {{ ref('dim_group_types') }}
     {%- elif name == 'projects' -%}
         select coalesce({{ dbt.listagg(
-            "cast(project_id as varchar) || ':' || project_timezone",
+            "cast(project_id as " ~ dbt.type_string() ~ ") || ':' || project_timezone",
             "','",
             'order by project_id'
         ) }}, '')
@@ -83,7 +84,7 @@
 {% macro gw_incremental_loaded_through(relation) -%}
     {%- set source_name = gw_incremental_settings().get('loaded_at_from') -%}
     {%- set source = ref(source_name) if source_name else relation -%}
-    {%- set result = run_query("select cast(max(loaded_at) as varchar) from " ~ source) -%}
+    {%- set result = run_query("select cast(max(loaded_at) as " ~ dbt.type_string() ~ ") from " ~ source) -%}
     {%- set value = result.columns[0].values()[0] -%}
     {{ return(none if value is none else value | string) }}
 {%- endmacro %}

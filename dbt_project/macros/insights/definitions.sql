@@ -42,7 +42,7 @@
     {%- if value is none -%}
         cast(null as {{ dbt.type_string() }})
     {%- else -%}
-        '{{ value | string | replace("'", "''") }}'
+        {{ gw_string_literal(value) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -32,10 +32,11 @@ versions as (
         event_uuid,
         group_set,
         event_at,
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by project_id, group_type, group_key
             order by event_at, loaded_at, source_name, source_row, event_uuid
-        ) as property_version
+        ) as bigint) as property_version
 
     from group_identifies
 

@@ -25,11 +25,11 @@ configured_ids as (
 
     {%- if configured_ids | length > 0 %}
         {%- for distinct_id in configured_ids %}
-            select '{{ distinct_id | replace("'", "''") }}' as distinct_id
+            select {{ gw_string_literal(distinct_id) }} as distinct_id
             {{- "\n            union all" if not loop.last }}
         {%- endfor %}
     {%- else %}
-        select cast(null as varchar) as distinct_id
+        select cast(null as {{ dbt.type_string() }}) as distinct_id
         where false
     {%- endif %}
 

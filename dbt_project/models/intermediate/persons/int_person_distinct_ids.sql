@@ -86,7 +86,7 @@ final as (
     select
         project_id,
         node_id as distinct_id,
-        {{ gw_md5_uuid("cast(project_id as varchar) || ':' || component_id") }} as person_id,
+        {{ gw_md5_uuid("cast(project_id as " ~ dbt.type_string() ~ ") || ':' || component_id") }} as person_id,
         component_id as canonical_distinct_id
 
     from components

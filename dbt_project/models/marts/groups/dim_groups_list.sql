@@ -21,10 +21,11 @@ final as (
         -- attributes
         display_name,
         properties,
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by project_id, group_type_index
             order by created_at desc, group_key asc
-        ) as list_position,
+        ) as bigint) as list_position,
 
         -- timestamps
         created_at,

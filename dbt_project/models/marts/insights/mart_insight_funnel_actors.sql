@@ -81,14 +81,15 @@ value_ranks as (
         insight_id,
         project_id,
         breakdown_property_value,
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by insight_id, project_id
             order by
                 {%- for j in range(max_steps, 0, -1) %}
                     stopped_at_step_{{ j }} desc,
                 {%- endfor %}
                 breakdown_property_value
-        ) as breakdown_rank
+        ) as bigint) as breakdown_rank
 
     from value_counts
 

@@ -12,19 +12,19 @@ renamed as (
 
     select
         -- keys
-        cast(event_uuid as varchar) as event_uuid,
+        cast(event_uuid as {{ dbt.type_string() }}) as event_uuid,
         cast(project_id as bigint) as project_id,
 
         -- attributes
-        cast(event as varchar) as event_name,
-        cast(distinct_id as varchar) as distinct_id,
-        cast(properties as varchar) as properties,
-        coalesce(cast(groups as varchar), '{}') as groups,
-        cast(person_set as varchar) as person_set,
-        cast(person_set_once as varchar) as person_set_once,
-        cast(group_type as varchar) as identified_group_type,
-        cast(group_key as varchar) as identified_group_key,
-        cast(group_set as varchar) as identified_group_set,
+        cast(event as {{ dbt.type_string() }}) as event_name,
+        cast(distinct_id as {{ dbt.type_string() }}) as distinct_id,
+        cast(properties as {{ dbt.type_string() }}) as properties,
+        coalesce(cast(groups as {{ dbt.type_string() }}), '{}') as groups,
+        cast(person_set as {{ dbt.type_string() }}) as person_set,
+        cast(person_set_once as {{ dbt.type_string() }}) as person_set_once,
+        cast(group_type as {{ dbt.type_string() }}) as identified_group_type,
+        cast(group_key as {{ dbt.type_string() }}) as identified_group_key,
+        cast(group_set as {{ dbt.type_string() }}) as identified_group_set,
 
         -- timestamps (UTC)
         cast(timestamp as timestamp) as event_at,
@@ -32,8 +32,8 @@ renamed as (
         cast(received_at as timestamp) as received_at,
 
         -- landing metadata
-        cast(source_hash as varchar) as source_hash,
-        cast(source_name as varchar) as source_name,
+        cast(source_hash as {{ dbt.type_string() }}) as source_hash,
+        cast(source_name as {{ dbt.type_string() }}) as source_name,
         cast(source_row as integer) as source_row,
         cast(loaded_at as timestamp) as loaded_at
 

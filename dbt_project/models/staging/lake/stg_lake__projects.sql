@@ -11,8 +11,8 @@ renamed as (
 
     select
         cast(project_id as bigint) as project_id,
-        cast(project_name as varchar) as project_name,
-        cast(timezone as varchar) as project_timezone
+        cast(project_name as {{ dbt.type_string() }}) as project_name,
+        cast(timezone as {{ dbt.type_string() }}) as project_timezone
 
     from source
 

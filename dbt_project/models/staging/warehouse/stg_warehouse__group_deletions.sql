@@ -27,12 +27,12 @@ renamed as (
         cast({{ gw_json_text('request_line', 'project_id') }} as bigint) as project_id,
 
         -- attributes: what is deleted
-        cast({{ gw_json_text('request_line', 'group_type') }} as varchar) as group_type,
-        cast({{ gw_json_text('request_line', 'group_key') }} as varchar) as group_key,
+        cast({{ gw_json_text('request_line', 'group_type') }} as {{ dbt.type_string() }}) as group_type,
+        cast({{ gw_json_text('request_line', 'group_key') }} as {{ dbt.type_string() }}) as group_key,
 
         -- attributes: who asked and why
-        cast({{ gw_json_text('request_line', 'requested_by') }} as varchar) as requested_by,
-        cast({{ gw_json_text('request_line', 'reason') }} as varchar) as reason,
+        cast({{ gw_json_text('request_line', 'requested_by') }} as {{ dbt.type_string() }}) as requested_by,
+        cast({{ gw_json_text('request_line', 'reason') }} as {{ dbt.type_string() }}) as reason,
 
         -- timestamps (UTC)
         cast({{ gw_json_text('request_line', 'requested_at') }} as timestamp) as requested_at

@@ -64,11 +64,15 @@ reached as (
             breakdown_value,
             {{ j }} as step_number,
             {%- if j == 1 %}
-                cast(null as double) as conversion_seconds
+                cast(null as double) as conversion_seconds,
+                cast(null as bigint) as conversion_microseconds
             {%- else %}
                 {{ gw_seconds_between(
                     gw_array_element('step_timestamps', j - 1), gw_array_element('step_timestamps', j)
-                ) }} as conversion_seconds
+                ) }} as conversion_seconds,
+                {{ gw_epoch_microseconds(gw_array_element('step_timestamps', j)) }}
+                - {{ gw_epoch_microseconds(gw_array_element('step_timestamps', j - 1)) }}
+                    as conversion_microseconds
             {%- endif %}
         from actors
         where furthest_step >= {{ j }}
@@ -87,7 +91,11 @@ step_stats as (
         breakdown_value,
         step_number,
         count(*) as actor_count,
-        avg(conversion_seconds) as average_conversion_seconds,
+        -- an exact integer sum, then one division: a float avg's result would depend on the order
+        -- the threads add in, so two builds of the same rows could differ in the last digit
+        cast(sum(conversion_microseconds) as double)
+        / count(conversion_microseconds)
+        / 1000000.0 as average_conversion_seconds,
         {{ gw_median('conversion_seconds') }} as median_conversion_seconds
 
     from reached

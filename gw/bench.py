@@ -989,46 +989,17 @@ def _chdb_funnel_code(
     engine: EngineSettings,
 ) -> str:
     """Step code: the same ordered funnel with ClickHouse's windowFunnel on the landed Parquet."""
-    events = [s["event"] for s in definition["series"]]
-    conditions = ", ".join(f"event = '{e}'" for e in events)
-    event_list = ", ".join(f"'{e}'" for e in events)
     group_type = (
         "multiIf(" + ", ".join(f"project_id = {p}, '{t}'" for p, (t, _, _) in projects.items()) + ", '')"
     )
-    in_range = (
-        " or ".join(
-            f"(project_id = {p} and ts >= {start} and ts <= {end})" for p, (_, start, end) in projects.items()
-        )
-        or "false"
-    )
-    return f"""
-        import time
-        import chdb
-        query = \"\"\"
-            select project_id, level, count() as actors
-            from (
-                select project_id, group_key, windowFunnel({window_us})(ts, {conditions}) as level
-                from (
+    rows = f"""
                     select project_id, toUInt64(toUnixTimestamp64Micro(timestamp)) as ts, event,
                         JSONExtractString(groups, {group_type}) as group_key
                     from file('{home.lake}/events/**/*.parquet', Parquet)
-                    where event in ({event_list})
+                    where event in ({{event_list}})
                     limit 1 by project_id, event_uuid
-                    settings use_hive_partitioning = 1
-                )
-                where group_key != '' and ({in_range})
-                group by project_id, group_key
-            )
-            where level > 0
-            group by project_id, level
-            settings max_threads = {engine.threads}
-        \"\"\"
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = chdb.query(query, "JSONCompact")
-        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-        import json
-        gw_result = {{"seconds": seconds, "cpu_seconds": cpu_seconds, "counts": json.loads(str(result))["data"]}}
-        """
+                    settings use_hive_partitioning = 1"""
+    return _chdb_window_funnel_script(rows, "group_key != '' and ", definition, projects, window_us, engine)
 
 
 def _chdb_compact_funnel_code(
@@ -1053,9 +1024,27 @@ def _chdb_compact_funnel_code(
             f"""copy (select project_id, event_uuid, event, timestamp, group_{index} as group_key
             from marts.fct_events) to '{compact}' (format parquet, compression zstd)"""
         )
+    rows = f"""
+                    select project_id, group_key, event, toUInt64(toUnixTimestamp64Micro(timestamp)) as ts
+                    from file('{compact}', Parquet)
+                    where event in ({{event_list}}) and group_key != ''"""
+    return _chdb_window_funnel_script(rows, "", definition, projects, window_us, engine)
+
+
+def _chdb_window_funnel_script(
+    rows: str,
+    key_filter: str,
+    definition: dict[str, Any],
+    projects: dict[int, tuple[str, int, int]],
+    window_us: int,
+    engine: EngineSettings,
+) -> str:
+    """The timed chdb script: windowFunnel per (project, group) over ``rows`` (a select giving
+    ``project_id, group_key, event, ts``; ``{event_list}`` in it becomes the funnel's events), then
+    actors per furthest level; ``key_filter`` is prepended to the date-range filter."""
     events = [s["event"] for s in definition["series"]]
     conditions = ", ".join(f"event = '{e}'" for e in events)
-    event_list = ", ".join(f"'{e}'" for e in events)
+    rows = rows.replace("{event_list}", ", ".join(f"'{e}'" for e in events))
     in_range = (
         " or ".join(
             f"(project_id = {p} and ts >= {start} and ts <= {end})" for p, (_, start, end) in projects.items()
@@ -1069,12 +1058,9 @@ def _chdb_compact_funnel_code(
             select project_id, level, count() as actors
             from (
                 select project_id, group_key, windowFunnel({window_us})(ts, {conditions}) as level
-                from (
-                    select project_id, group_key, event, toUInt64(toUnixTimestamp64Micro(timestamp)) as ts
-                    from file('{compact}', Parquet)
-                    where event in ({event_list}) and group_key != ''
+                from ({rows}
                 )
-                where {in_range}
+                where {key_filter}({in_range})
                 group by project_id, group_key
             )
             where level > 0
